@@ -1,0 +1,320 @@
+#include "cli_commands.h"
+
+#include "backends/torch_runtime.h"
+#include "datasets/exporter.h"
+#include "datasets/importer.h"
+#include "metrics/scoring.h"
+#include "store/catalog.h"
+#include "store/stats.h"
+#include "store/workspace.h"
+#include "util/error.h"
+
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QHash>
+#include <QTextStream>
+#include <cstdio>
+#include <functional>
+#include <unistd.h>
+
+namespace mpa::cli {
+
+namespace {
+
+QTextStream &out()
+{
+    static QTextStream s(stdout);
+    return s;
+}
+QTextStream &err()
+{
+    static QTextStream s(stderr);
+    return s;
+}
+
+struct UsageError
+{
+    QString message;
+};
+
+const char *kOverview = R"(usage: mpa <command> [options]
+
+MPA Studio's command line: workspaces, datasets and metrics of the Model Parity Aligner.
+
+commands:
+  init WS                      create a workspace folder WS.mpaw
+  import WS --images DIR       add every image under DIR (recursive; corrupt files recorded)
+  import WS --dataset FORMAT FILE [--image-root DIR]
+                               FORMAT: textvqa stvqa chartqa vqa llava mpa-pa mpa-pi mpa-eval jsonl
+  export WS --format FORMAT OUT
+                               FORMAT: llava sharegpt jsonl vqa-results
+  score --metric METRIC PREDICTIONS [ANNOTATIONS]
+                               METRIC: vqa anls relaxed mpa (no workspace or model needed)
+  stats WS                     counts of images, samples by outcome and review, runs
+  version                      versions of MPA Studio and libtorch, CUDA availability
+
+Run `mpa <command> --help` for a command's options.
+)";
+
+// A progress line on stderr: rewritten in place on a terminal, every 10% otherwise.
+ProgressFn stderrProgress()
+{
+    const bool tty = isatty(fileno(stderr));
+    auto lastDecile = std::make_shared<qint64>(-1);
+    auto lastWhat = std::make_shared<QString>();
+    auto timer = std::make_shared<QElapsedTimer>();
+    timer->start();
+    return [tty, lastDecile, lastWhat, timer](qint64 done, qint64 total, const QString &what) {
+        if (total <= 0)
+            return true;
+        if (what != *lastWhat) {
+            *lastWhat = what;
+            *lastDecile = -1;
+        }
+        const qint64 decile = done * 10 / total;
+        if (tty) {
+            err() << QStringLiteral("\r%1: %2/%3").arg(what).arg(done).arg(total);
+            if (done == total)
+                err() << '\n';
+            err().flush();
+        } else if (decile != *lastDecile) {
+            *lastDecile = decile;
+            err() << QStringLiteral("%1: %2/%3 (%4 s)\n").arg(what).arg(done).arg(total).arg(timer->elapsed() / 1000.0, 0, 'f', 1);
+            err().flush();
+        }
+        return true;
+    };
+}
+
+// Parses `args` (the command's arguments, command name first) with `parser`; handles --help.
+bool parse(QCommandLineParser &parser, const QStringList &args, const QString &synopsis, const QString &description)
+{
+    parser.setApplicationDescription(description);
+    parser.addHelpOption();
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    if (!parser.parse(args))
+        throw UsageError{parser.errorText()};
+    if (parser.isSet(QStringLiteral("help"))) {
+        out() << "usage: mpa " << synopsis << "\n\n" << description << "\n\n";
+        QString help = parser.helpText();
+        // Drop Qt's own "Usage:" line; ours is above.
+        help = help.section(QLatin1Char('\n'), 1);
+        out() << help;
+        out().flush();
+        return false;
+    }
+    return true;
+}
+
+QStringList requirePositional(const QCommandLineParser &parser, int min, int max, const QString &synopsis)
+{
+    const QStringList p = parser.positionalArguments();
+    if (p.size() < min || p.size() > max)
+        throw UsageError{QStringLiteral("expected: mpa %1").arg(synopsis)};
+    return p;
+}
+
+int cmdInit(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("init WS");
+    if (!parse(parser, args, synopsis, QStringLiteral("Create a workspace folder WS.mpaw (SQLite database, thumbnail cache, runs).")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const store::Workspace ws = store::Workspace::create(p.first());
+    out() << "created " << ws.root() << " (schema " << ws.schemaVersion() << ")\n";
+    return 0;
+}
+
+int cmdImport(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("import WS (--images DIR | --dataset FORMAT FILE) [options]");
+    parser.addOptions({
+        {QStringLiteral("images"), QStringLiteral("Add every image under DIR, recursively."), QStringLiteral("DIR")},
+        {QStringLiteral("dataset"), QStringLiteral("Annotation format of FILE: textvqa, stvqa, chartqa, vqa (official questions file "
+                                                   "with --annotations, or the merged list), llava (LLaVA / Qwen2-VL-Finetune "
+                                                   "conversations), mpa-pa, mpa-pi, mpa-eval (the official MPA scripts' outputs), "
+                                                   "jsonl (MPA Studio's export)."), QStringLiteral("FORMAT")},
+        {QStringLiteral("image-root"), QStringLiteral("Folder the file's image paths are relative to (absolute paths from another "
+                                                      "machine are re-based onto it)."), QStringLiteral("DIR")},
+        {QStringLiteral("annotations"), QStringLiteral("vqa: the official annotations file beside the questions file."), QStringLiteral("FILE")},
+        {QStringLiteral("split"), QStringLiteral("Benchmark split name (default: from the file)."), QStringLiteral("NAME")},
+        {QStringLiteral("name"), QStringLiteral("Benchmark dataset name (e.g. okvqa for an OK-VQA file in VQA format)."), QStringLiteral("NAME")},
+        {QStringLiteral("task"), QStringLiteral("llava: the task of the imported pairs (text, chart, knowledge)."), QStringLiteral("TASK")},
+        {QStringLiteral("model"), QStringLiteral("mpa-pa / mpa-pi: the model's name (default: from the file name)."), QStringLiteral("NAME")},
+        {QStringLiteral("role"), QStringLiteral("mpa-pi: whether the answering model is the large or the small one."), QStringLiteral("large|small")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Import images or an annotation file into a workspace. Re-importing updates "
+                                                      "records in place. Images that do not exist here are recorded as missing.")))
+        return 0;
+    const QStringList p = parser.positionalArguments();
+    const bool images = parser.isSet(QStringLiteral("images"));
+    const bool dataset = parser.isSet(QStringLiteral("dataset"));
+    if (images == dataset)
+        throw UsageError{QStringLiteral("give either --images DIR or --dataset FORMAT FILE")};
+    if (p.size() != (images ? 1 : 2))
+        throw UsageError{QStringLiteral("expected: mpa %1").arg(synopsis)};
+
+    const store::Workspace ws = store::Workspace::open(p.at(0));
+    datasets::Importer importer(ws, stderrProgress());
+    const QString root = parser.value(QStringLiteral("image-root"));
+    datasets::ImportReport report;
+    if (images) {
+        report = importer.importImageFolder(parser.value(QStringLiteral("images")));
+    } else {
+        const QString format = parser.value(QStringLiteral("dataset"));
+        const QString file = p.at(1);
+        datasets::BenchmarkOptions options{root, parser.value(QStringLiteral("split")), parser.value(QStringLiteral("annotations")),
+                                           parser.value(QStringLiteral("name"))};
+        static const QHash<QString, datasets::BenchmarkFormat> benchmarks = {
+            {QStringLiteral("textvqa"), datasets::BenchmarkFormat::TextVqa}, {QStringLiteral("stvqa"), datasets::BenchmarkFormat::StVqa},
+            {QStringLiteral("chartqa"), datasets::BenchmarkFormat::ChartQa}, {QStringLiteral("vqa"), datasets::BenchmarkFormat::Vqa},
+            {QStringLiteral("mpa-eval"), datasets::BenchmarkFormat::MpaEval}};
+        if (benchmarks.contains(format))
+            report = importer.importBenchmark(benchmarks.value(format), file, options);
+        else if (format == QLatin1String("llava"))
+            report = importer.importConversations(file, root, parser.value(QStringLiteral("task")));
+        else if (format == QLatin1String("mpa-pa"))
+            report = importer.importMpaPseudoAnnotations(file, root, parser.value(QStringLiteral("model")));
+        else if (format == QLatin1String("mpa-pi"))
+            report = importer.importMpaParityAnswers(file, root, parser.value(QStringLiteral("model")), parser.value(QStringLiteral("role")));
+        else if (format == QLatin1String("jsonl"))
+            report = importer.importJsonl(file, root);
+        else
+            throw UsageError{QStringLiteral("unknown dataset format \"%1\" (textvqa stvqa chartqa vqa llava mpa-pa mpa-pi mpa-eval jsonl)").arg(format)};
+    }
+    out() << "imported: " << report.summary() << '\n';
+    return 0;
+}
+
+int cmdExport(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("export WS --format FORMAT OUT [options]");
+    parser.addOptions({
+        {QStringLiteral("format"), QStringLiteral("llava (LLaVA / Qwen2-VL-Finetune JSON), sharegpt (LLaMA-Factory, writes "
+                                                  "dataset_info.json beside OUT), jsonl (everything, re-importable), "
+                                                  "vqa-results (a run's predictions)."), QStringLiteral("FORMAT")},
+        {QStringLiteral("select"), QStringLiteral("Samples to export: approved-gaps (default: the training set), gaps, approved, all."),
+         QStringLiteral("WHICH"), QStringLiteral("approved-gaps")},
+        {QStringLiteral("image-root"), QStringLiteral("Write image paths relative to this folder."), QStringLiteral("DIR")},
+        {QStringLiteral("dataset-name"), QStringLiteral("sharegpt: the dataset's key in dataset_info.json."), QStringLiteral("NAME"),
+         QStringLiteral("mpa_gaps")},
+        {QStringLiteral("run"), QStringLiteral("vqa-results: the run whose predictions to write (default: the latest)."), QStringLiteral("ID")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Export samples for training, or predictions for an official evaluator.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 2, 2, synopsis);
+    const auto format = datasets::exportFormatFromString(parser.value(QStringLiteral("format")));
+    if (!format)
+        throw UsageError{QStringLiteral("--format must be llava, sharegpt, jsonl or vqa-results")};
+    const auto selection = datasets::exportSelectionFromString(parser.value(QStringLiteral("select")));
+    if (!selection)
+        throw UsageError{QStringLiteral("--select must be approved-gaps, gaps, approved or all")};
+    datasets::ExportOptions options;
+    options.format = *format;
+    options.selection = *selection;
+    options.imageRoot = parser.value(QStringLiteral("image-root"));
+    options.datasetName = parser.value(QStringLiteral("dataset-name"));
+    options.runId = parser.value(QStringLiteral("run")).toLongLong();
+    const store::Workspace ws = store::Workspace::open(p.at(0), store::OpenMode::ReadOnly);
+    const qint64 n = datasets::exportWorkspace(ws, p.at(1), options);
+    out() << "wrote " << n << " records to " << p.at(1) << '\n';
+    return 0;
+}
+
+int cmdScore(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("score --metric METRIC PREDICTIONS [ANNOTATIONS]");
+    parser.addOptions({
+        {QStringLiteral("metric"), QStringLiteral("vqa (official VQA accuracy), anls (ST-VQA), relaxed (ChartQA), mpa (the MPA "
+                                                  "code's substring accuracy on the majority answer)."), QStringLiteral("METRIC")},
+        {QStringLiteral("per-question"), QStringLiteral("Also print each question's score.")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Score predictions ([{question_id, answer}] or an MPA Eval file) against "
+                                                      "annotations (TextVQA, ST-VQA, ChartQA, VQA or merged VQA). Without "
+                                                      "ANNOTATIONS, an MPA Eval file is scored against its own GT_answer.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 2, synopsis);
+    const auto metric = metrics::metricFromString(parser.value(QStringLiteral("metric")));
+    if (!metric)
+        throw UsageError{QStringLiteral("--metric must be vqa, anls, relaxed or mpa")};
+    const QHash<QString, QString> predictions = metrics::readPredictionsFile(p.at(0));
+    const datasets::BenchmarkSet truth = datasets::readBenchmarkAuto(p.size() == 2 ? p.at(1) : p.at(0), {});
+    const metrics::ScoreReport r = metrics::scorePredictions(*metric, predictions, truth, p.at(0));
+    if (parser.isSet(QStringLiteral("per-question")))
+        for (const auto &e : truth.entries)
+            if (r.perQuestion.contains(e.questionId))
+                out() << e.questionId << '\t' << QString::number(r.perQuestion.value(e.questionId), 'f', 4) << '\n';
+    out() << metrics::metricName(*metric) << ": " << QString::number(100.0 * r.mean, 'f', 2) << " ("
+          << r.scored << " questions";
+    if (r.unanswered)
+        out() << ", " << r.unanswered << " annotated questions without a prediction not scored";
+    out() << ")\n";
+    return 0;
+}
+
+int cmdStats(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("stats WS");
+    if (!parse(parser, args, synopsis, QStringLiteral("Counts of images by status, samples by outcome and review state, runs.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const store::Workspace ws = store::Workspace::open(p.first(), store::OpenMode::ReadOnly);
+    out() << store::formatStats(store::collectStats(ws));
+    return 0;
+}
+
+int cmdVersion()
+{
+    backends::initialiseTorchThreads();
+    out() << "mpa " << MPA_VERSION << " (" << backends::describeTorchRuntime() << ")\n";
+    return 0;
+}
+
+} // namespace
+
+int run(const QStringList &arguments)
+{
+    const QStringList args = arguments.mid(1);
+    if (args.isEmpty() || args.first() == QLatin1String("--help") || args.first() == QLatin1String("-h") || args.first() == QLatin1String("help")) {
+        out() << kOverview;
+        return args.isEmpty() ? 2 : 0;
+    }
+    const QString command = args.first();
+    static const QHash<QString, std::function<int(const QStringList &)>> commands = {
+        {QStringLiteral("init"), cmdInit},
+        {QStringLiteral("import"), cmdImport},
+        {QStringLiteral("export"), cmdExport},
+        {QStringLiteral("score"), cmdScore},
+        {QStringLiteral("stats"), cmdStats},
+        {QStringLiteral("version"), [](const QStringList &) { return cmdVersion(); }},
+        {QStringLiteral("--version"), [](const QStringList &) { return cmdVersion(); }},
+    };
+    try {
+        auto it = commands.constFind(command);
+        if (it == commands.cend())
+            throw UsageError{QStringLiteral("unknown command \"%1\" (run mpa --help)").arg(command)};
+        const int code = (*it)(args);
+        out().flush();
+        return code;
+    } catch (const UsageError &e) {
+        out().flush();
+        err() << "mpa " << command << ": " << e.message << '\n';
+        return 2;
+    } catch (const Error &e) {
+        out().flush();
+        err() << "mpa " << command << ": error: " << e.message() << '\n';
+        return 1;
+    } catch (const std::exception &e) {
+        out().flush();
+        err() << "mpa " << command << ": error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+} // namespace mpa::cli

@@ -1,0 +1,43 @@
+// mpa-studio: the desktop application.
+//   mpa-studio [WORKSPACE] [--screenshot FILE]
+// --screenshot renders the window to FILE once the workspace is shown, then exits (used by
+// the run script on machines without a display and by the screenshot script).
+#include "main_window.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QScreen>
+#include <QSettings>
+#include <QTimer>
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("MPA Studio"));
+    QApplication::setApplicationName(QStringLiteral("mpa-studio"));
+    QApplication::setApplicationVersion(QStringLiteral(MPA_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("MPA Studio: align a small VLM to a large one from unlabeled images."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("workspace"), QStringLiteral("Workspace folder (.mpaw) to open."));
+    parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Save a PNG of the window to FILE and exit."), QStringLiteral("FILE")});
+    parser.process(app);
+
+    mpa::ui::MainWindow window;
+    window.show();
+    const QStringList args = parser.positionalArguments();
+    const QString workspace = !args.isEmpty() ? args.first() : QSettings().value(QStringLiteral("workspace/last")).toString();
+    if (!workspace.isEmpty() && !window.openWorkspace(workspace) && !args.isEmpty())
+        return 1;
+
+    if (parser.isSet(QStringLiteral("screenshot"))) {
+        const QString file = parser.value(QStringLiteral("screenshot"));
+        QTimer::singleShot(500, &window, [&window, file] {
+            const bool ok = window.grab().save(file);
+            QApplication::exit(ok ? 0 : 1);
+        });
+    }
+    return app.exec();
+}

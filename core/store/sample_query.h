@@ -1,0 +1,53 @@
+#pragma once
+// Listing and filtering samples through indexed keyset pagination (no OFFSET: page N of a
+// million rows costs the same as page 1).
+#include "store/records.h"
+#include "store/workspace.h"
+
+#include <QList>
+
+namespace mpa::store {
+
+struct SampleFilter
+{
+    std::optional<QString> outcome;     // "gap", "both_right", "s_only", "both_wrong", or "none"
+    std::optional<QString> reviewState; // "approved", "rejected", "pending"
+    std::optional<QString> task;
+    std::optional<QString> source;
+    std::optional<bool> parsed;
+    QString text; // substring of question or answer (case-insensitive for ASCII)
+};
+
+struct SampleRow
+{
+    qint64 id = 0;
+    qint64 imageId = 0;
+    QString imagePath;
+    QString imageStatus;
+    QString task;
+    QString question; // effective: the reviewer's edit when there is one
+    QString answer;
+    QString originalQuestion;
+    QString originalAnswer;
+    QString rawText;
+    bool parsed = true;
+    QString outcome;
+    QString reviewState;
+    QString source;
+    QString sourceKey;
+};
+
+class SampleQuery
+{
+public:
+    explicit SampleQuery(const Workspace &ws);
+    // Up to `limit` rows with id > afterId, in id order.
+    QList<SampleRow> page(const SampleFilter &filter, qint64 afterId = 0, int limit = 200);
+    qint64 count(const SampleFilter &filter);
+    std::optional<SampleRow> byId(qint64 id);
+
+private:
+    Workspace m_ws;
+};
+
+} // namespace mpa::store

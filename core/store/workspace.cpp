@@ -1,0 +1,195 @@
+#include "store/workspace.h"
+
+#include "store/migrations.h"
+#include "store/sql_util.h"
+#include "util/error.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QMutex>
+#include <QSqlError>
+#include <QThread>
+#include <QUuid>
+#include <QVector>
+
+namespace mpa::store {
+
+struct Workspace::State
+{
+    QString root;
+    bool readOnly = false;
+    QString connectionPrefix = QStringLiteral("mpa-ws-") + QUuid::createUuid().toString(QUuid::WithoutBraces);
+    QMutex mutex;
+    QVector<QString> connectionNames;
+
+    ~State()
+    {
+        // QSqlDatabase handles must be gone before removeDatabase; Workspace never keeps any.
+        for (const QString &name : std::as_const(connectionNames)) {
+            {
+                QSqlDatabase db = QSqlDatabase::database(name, false);
+                if (db.isOpen())
+                    db.close();
+            }
+            QSqlDatabase::removeDatabase(name);
+        }
+    }
+};
+
+namespace {
+
+QString dbPath(const QString &root)
+{
+    return QDir(root).filePath(QString::fromLatin1(Workspace::kDatabaseName));
+}
+
+void applyConnectionPragmas(QSqlDatabase &db, bool readOnly)
+{
+    // busy_timeout: a worker's batch commit and a person's review may meet; wait, don't fail.
+    exec(db, QStringLiteral("PRAGMA busy_timeout = 5000"));
+    exec(db, QStringLiteral("PRAGMA foreign_keys = ON"));
+    if (!readOnly) {
+        // WAL + synchronous=NORMAL: every commit survives a crash or kill -9 of the process;
+        // only an OS crash or power loss can lose the last few commits. FULL would add an
+        // fsync per review (measured in tests/bench/bench_store).
+        exec(db, QStringLiteral("PRAGMA synchronous = NORMAL"));
+    }
+    exec(db, QStringLiteral("PRAGMA temp_store = MEMORY"));
+}
+
+QSqlDatabase openConnection(const QString &name, const QString &path, bool readOnly, const QString &root)
+{
+    QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+    db.setDatabaseName(path);
+    if (readOnly)
+        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+    if (!db.open())
+        throw Error(QStringLiteral("%1: cannot open the workspace database: %2").arg(root, db.lastError().text()));
+    applyConnectionPragmas(db, readOnly);
+    return db;
+}
+
+void checkIdentity(QSqlDatabase &db, const QString &root)
+{
+    // A file that is not SQLite fails at the first statement; report it as such.
+    QSqlQuery q(db);
+    if (!q.exec(QStringLiteral("PRAGMA application_id")) || !q.next())
+        throw Error(QStringLiteral("%1: %2 is not a readable SQLite database: %3")
+                        .arg(root, QString::fromLatin1(Workspace::kDatabaseName), q.lastError().text()));
+    const int appId = q.value(0).toInt();
+    const int version = readSchemaVersion(db);
+    if (appId != kApplicationId && (appId != 0 || version != 0))
+        throw Error(QStringLiteral("%1: the database is not an MPA Studio workspace (application id %2)")
+                        .arg(root)
+                        .arg(appId));
+    if (version > kSchemaVersion)
+        throw Error(QStringLiteral("%1: this workspace was written by a newer MPA Studio (schema %2; this build "
+                                   "understands up to %3). Open it with a newer version; nothing was changed.")
+                        .arg(root)
+                        .arg(version)
+                        .arg(kSchemaVersion));
+}
+
+} // namespace
+
+QString normaliseWorkspacePath(const QString &path)
+{
+    QString p = QDir::cleanPath(QFileInfo(path).absoluteFilePath());
+    if (!p.endsWith(QLatin1String(Workspace::kSuffix)) && !QFileInfo::exists(dbPath(p)))
+        p += QLatin1String(Workspace::kSuffix);
+    return p;
+}
+
+Workspace::Workspace(std::shared_ptr<State> state)
+    : m_state(std::move(state))
+{
+}
+
+Workspace::~Workspace() = default;
+
+Workspace Workspace::create(const QString &path)
+{
+    const QString root = normaliseWorkspacePath(path);
+    if (QFileInfo::exists(dbPath(root)))
+        throw Error(QStringLiteral("%1: a workspace already exists here").arg(root));
+    QDir dir;
+    for (const QString &sub : QStringList{root, root + QStringLiteral("/thumbnails"), root + QStringLiteral("/runs")}) {
+        if (!dir.mkpath(sub))
+            throw Error(QStringLiteral("%1: cannot create folder %2 (permissions or disk full?)").arg(root, sub));
+    }
+    {
+        auto state = std::make_shared<State>();
+        state->root = root;
+        Workspace ws(state);
+        QSqlDatabase db = ws.connection();
+        exec(db, QStringLiteral("PRAGMA journal_mode = WAL"));
+        migrate(db, root);
+    }
+    return open(root);
+}
+
+Workspace Workspace::open(const QString &path, OpenMode mode)
+{
+    const QString root = normaliseWorkspacePath(path);
+    const QString file = dbPath(root);
+    const QFileInfo info(file);
+    if (!QFileInfo(root).isDir())
+        throw Error(QStringLiteral("%1: no such workspace folder").arg(root));
+    if (!info.exists())
+        throw Error(QStringLiteral("%1: not a workspace (no %2 inside)").arg(root, QString::fromLatin1(kDatabaseName)));
+    if (mode == OpenMode::ReadWrite && (!info.isWritable() || !QFileInfo(root).isWritable()))
+        throw Error(QStringLiteral("%1: the workspace is read-only (file permissions); open it read-only to browse it").arg(root));
+
+    auto state = std::make_shared<State>();
+    state->root = root;
+    state->readOnly = mode == OpenMode::ReadOnly;
+    Workspace ws(state);
+    QSqlDatabase db = ws.connection();
+    checkIdentity(db, root);
+    const int version = readSchemaVersion(db);
+    if (version < kSchemaVersion) {
+        if (state->readOnly)
+            throw Error(QStringLiteral("%1: the workspace uses schema %2 and must be upgraded to %3; open it "
+                                       "read-write once to migrate it").arg(root).arg(version).arg(kSchemaVersion));
+        migrate(db, root);
+    }
+    return ws;
+}
+
+Workspace Workspace::openOrCreate(const QString &path)
+{
+    const QString root = normaliseWorkspacePath(path);
+    return QFileInfo::exists(dbPath(root)) ? open(root) : create(root);
+}
+
+QString Workspace::root() const { return m_state->root; }
+QString Workspace::databasePath() const { return dbPath(m_state->root); }
+QString Workspace::thumbnailDir() const { return m_state->root + QStringLiteral("/thumbnails"); }
+QString Workspace::runsDir() const { return m_state->root + QStringLiteral("/runs"); }
+bool Workspace::isReadOnly() const { return m_state->readOnly; }
+
+int Workspace::schemaVersion() const
+{
+    QSqlDatabase db = connection();
+    return readSchemaVersion(db);
+}
+
+QSqlDatabase Workspace::connection() const
+{
+    const QString name = m_state->connectionPrefix + QStringLiteral("-")
+                         + QString::number(reinterpret_cast<quintptr>(QThread::currentThread()), 16);
+    if (QSqlDatabase::contains(name))
+        return QSqlDatabase::database(name, false);
+    QSqlDatabase db = openConnection(name, databasePath(), m_state->readOnly, m_state->root);
+    QMutexLocker lock(&m_state->mutex);
+    m_state->connectionNames.append(name);
+    return db;
+}
+
+void Workspace::requireWritable(const QString &action) const
+{
+    if (m_state->readOnly)
+        throw Error(QStringLiteral("%1: cannot %2: the workspace is open read-only").arg(m_state->root, action));
+}
+
+} // namespace mpa::store
