@@ -141,6 +141,7 @@ void MainWindow::importImages()
         } catch (const Error &e) {
             message = e.message();
         }
+        ws.releaseThreadConnection();
         QMetaObject::invokeMethod(this, [this, message] {
             statusBar()->showMessage(message);
             reload();

@@ -80,21 +80,23 @@ public:
     {
         QSqlDatabase db = m_ws.connection();
         qint64 committed = 0;
+        bool cancelled = false;
         try {
-            for (qint64 start = 0; start < count; start += m_batchSize) {
+            for (qint64 start = 0; start < count && !cancelled; start += m_batchSize) {
                 const qint64 end = std::min(count, start + m_batchSize);
                 Transaction tx(db, QStringLiteral("import batch"));
                 for (qint64 i = start; i < end; ++i)
                     body(i);
                 tx.commit();
                 committed = end;
-                if (!reportProgress(m_progress, committed, count, what)) {
-                    m_catalog.finishRun(m_report.runId, RunStatus::Cancelled);
-                    throw Error(QStringLiteral("%1: import cancelled after %2 of %3 records (those are kept)").arg(m_source).arg(committed).arg(count));
-                }
+                cancelled = !reportProgress(m_progress, committed, count, what) && committed < count;
             }
         } catch (const Error &e) {
             fail(e.message(), committed);
+        }
+        if (cancelled) {
+            m_catalog.finishRun(m_report.runId, RunStatus::Cancelled);
+            throw Error(QStringLiteral("%1: import cancelled after %2 of %3 records (those are kept)").arg(m_source).arg(committed).arg(count));
         }
     }
 
@@ -113,7 +115,7 @@ public:
             // The database itself may be what failed (disk full): the run stays "running"
             // and is marked interrupted at the next start.
         }
-        if (committed > 0 && !text.contains(QLatin1String("records (those are kept)")))
+        if (committed > 0)
             throw Error(QStringLiteral("%1 (the first %2 records were imported and are kept)").arg(text).arg(committed));
         throw Error(text);
     }

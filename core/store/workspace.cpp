@@ -11,6 +11,7 @@
 #include <QThread>
 #include <QUuid>
 #include <QVector>
+#include <atomic>
 
 namespace mpa::store {
 
@@ -24,15 +25,11 @@ struct Workspace::State
 
     ~State()
     {
-        // QSqlDatabase handles must be gone before removeDatabase; Workspace never keeps any.
-        for (const QString &name : std::as_const(connectionNames)) {
-            {
-                QSqlDatabase db = QSqlDatabase::database(name, false);
-                if (db.isOpen())
-                    db.close();
-            }
+        // Workspace never hands out QSqlDatabase handles that outlive a call, so every
+        // connection is idle here; removing one that belonged to another (finished) thread
+        // is allowed as long as nobody fetches it first.
+        for (const QString &name : std::as_const(connectionNames))
             QSqlDatabase::removeDatabase(name);
-        }
     }
 };
 
@@ -174,10 +171,35 @@ int Workspace::schemaVersion() const
     return readSchemaVersion(db);
 }
 
+namespace {
+// A number per thread that is never reused (thread addresses and ids are), so a new thread
+// can never pick up the connection a finished thread left behind.
+quint64 threadSerial()
+{
+    static std::atomic<quint64> counter{0};
+    thread_local const quint64 serial = ++counter;
+    return serial;
+}
+} // namespace
+
+QString Workspace::connectionName() const
+{
+    return m_state->connectionPrefix + QStringLiteral("-") + QString::number(threadSerial());
+}
+
+void Workspace::releaseThreadConnection() const
+{
+    const QString name = connectionName();
+    if (!QSqlDatabase::contains(name))
+        return;
+    QSqlDatabase::removeDatabase(name);
+    QMutexLocker lock(&m_state->mutex);
+    m_state->connectionNames.removeAll(name);
+}
+
 QSqlDatabase Workspace::connection() const
 {
-    const QString name = m_state->connectionPrefix + QStringLiteral("-")
-                         + QString::number(reinterpret_cast<quintptr>(QThread::currentThread()), 16);
+    const QString name = connectionName();
     if (QSqlDatabase::contains(name))
         return QSqlDatabase::database(name, false);
     QSqlDatabase db = openConnection(name, databasePath(), m_state->readOnly, m_state->root);

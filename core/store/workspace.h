@@ -41,6 +41,9 @@ public:
 
     // This thread's connection, opened (with the per-connection pragmas) on first use.
     QSqlDatabase connection() const;
+    // Closes this thread's connection; worker threads call it before they finish so that a
+    // long-lived workspace does not accumulate connections of dead threads.
+    void releaseThreadConnection() const;
     // Throws a clear error when the workspace was opened read-only; call before writing.
     void requireWritable(const QString &action) const;
 
@@ -48,6 +51,7 @@ public:
 
 private:
     explicit Workspace(std::shared_ptr<State> state);
+    QString connectionName() const;
     std::shared_ptr<State> m_state;
 };
 
