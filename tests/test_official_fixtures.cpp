@@ -31,7 +31,7 @@ class TestOfficialFixtures : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
-    void init() { MPA_REQUIRE_FIXTURES(); }
+    void initTestCase() { MPA_REQUIRE_FIXTURES(); }
     void paritySelectionEqualsOfficialTrainingRecords_data();
     void paritySelectionEqualsOfficialTrainingRecords();
     void workspaceExportOfApprovedGapsMatchesOfficialRecords();
