@@ -21,16 +21,23 @@
 namespace mpa::ui {
 
 namespace {
-QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
+// `stretchColumn` takes the spare width (the path or the question); long text is elided in
+// the middle so both ends of a path stay readable.
+QTableView *makeTable(QAbstractItemModel *model, int stretchColumn, QWidget *parent)
 {
     auto *view = new QTableView(parent);
     view->setModel(model);
     view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setSelectionMode(QAbstractItemView::ExtendedSelection);
     view->setAlternatingRowColors(true);
+    view->setWordWrap(false);
+    view->setTextElideMode(Qt::ElideMiddle);
     view->verticalHeader()->hide();
     // Fixed row height: no per-row size computation, smooth on very long tables.
     view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    view->horizontalHeader()->setStretchLastSection(true);
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
+    view->horizontalHeader()->setDefaultSectionSize(90);
+    view->horizontalHeader()->setSectionResizeMode(stretchColumn, QHeaderView::Stretch);
     return view;
 }
 } // namespace
@@ -43,8 +50,8 @@ MainWindow::MainWindow(QWidget *parent)
     , m_counts(new QLabel(this))
 {
     setWindowTitle(tr("MPA Studio"));
-    m_imageView = makeTable(m_images, m_tabs);
-    m_sampleView = makeTable(m_samples, m_tabs);
+    m_imageView = makeTable(m_images, 1, m_tabs);
+    m_sampleView = makeTable(m_samples, 3, m_tabs);
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
     setCentralWidget(m_tabs);
