@@ -21,9 +21,8 @@
 namespace mpa::ui {
 
 namespace {
-// `stretchColumn` takes the spare width (the path or the question); long text is elided in
-// the middle so both ends of a path stay readable.
-QTableView *makeTable(QAbstractItemModel *model, int stretchColumn, QWidget *parent)
+// Long text is elided in the middle so both ends of a path stay readable.
+QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
 {
     auto *view = new QTableView(parent);
     view->setModel(model);
@@ -37,8 +36,15 @@ QTableView *makeTable(QAbstractItemModel *model, int stretchColumn, QWidget *par
     view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
     view->horizontalHeader()->setDefaultSectionSize(90);
-    view->horizontalHeader()->setSectionResizeMode(stretchColumn, QHeaderView::Stretch);
     return view;
+}
+
+// The path or question column takes the spare width. Only valid once the model has its
+// columns (a header section that does not exist yet cannot be configured).
+void stretchColumn(QTableView *view, int column)
+{
+    if (column < view->model()->columnCount())
+        view->horizontalHeader()->setSectionResizeMode(column, QHeaderView::Stretch);
 }
 } // namespace
 
@@ -50,8 +56,8 @@ MainWindow::MainWindow(QWidget *parent)
     , m_counts(new QLabel(this))
 {
     setWindowTitle(tr("MPA Studio"));
-    m_imageView = makeTable(m_images, 1, m_tabs);
-    m_sampleView = makeTable(m_samples, 3, m_tabs);
+    m_imageView = makeTable(m_images, m_tabs);
+    m_sampleView = makeTable(m_samples, m_tabs);
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
     setCentralWidget(m_tabs);
@@ -102,6 +108,8 @@ void MainWindow::reload()
         return;
     m_images->load(*m_ws);
     m_samples->load(*m_ws);
+    stretchColumn(m_imageView, 1);
+    stretchColumn(m_sampleView, 3);
     const store::WorkspaceStats stats = store::collectStats(*m_ws);
     qint64 images = 0, samples = 0;
     for (const auto &s : stats.imagesByStatus)

@@ -87,6 +87,19 @@ ProgressFn stderrProgress()
     };
 }
 
+// Read-only commands open read-write when they may (so an older workspace is migrated
+// rather than refused) and fall back to read-only on a write-protected workspace.
+store::Workspace openForReading(const QString &path)
+{
+    try {
+        return store::Workspace::open(path);
+    } catch (const Error &e) {
+        if (!e.message().contains(QLatin1String("read-only")))
+            throw;
+        return store::Workspace::open(path, store::OpenMode::ReadOnly);
+    }
+}
+
 // Parses `args` (the command's arguments, command name first) with `parser`; handles --help.
 bool parse(QCommandLineParser &parser, const QStringList &args, const QString &synopsis, const QString &description)
 {
@@ -219,7 +232,7 @@ int cmdExport(const QStringList &args)
     options.imageRoot = parser.value(QStringLiteral("image-root"));
     options.datasetName = parser.value(QStringLiteral("dataset-name"));
     options.runId = parser.value(QStringLiteral("run")).toLongLong();
-    const store::Workspace ws = store::Workspace::open(p.at(0), store::OpenMode::ReadOnly);
+    const store::Workspace ws = openForReading(p.at(0));
     const qint64 n = datasets::exportWorkspace(ws, p.at(1), options);
     out() << "wrote " << n << " records to " << p.at(1) << '\n';
     return 0;
@@ -264,7 +277,7 @@ int cmdStats(const QStringList &args)
     if (!parse(parser, args, synopsis, QStringLiteral("Counts of images by status, samples by outcome and review state, runs.")))
         return 0;
     const QStringList p = requirePositional(parser, 1, 1, synopsis);
-    const store::Workspace ws = store::Workspace::open(p.first(), store::OpenMode::ReadOnly);
+    const store::Workspace ws = openForReading(p.first());
     out() << store::formatStats(store::collectStats(ws));
     return 0;
 }
