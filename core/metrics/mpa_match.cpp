@@ -12,7 +12,7 @@ QString mpaNormalise(const QString &text)
     // Iterate by code point so letters outside the BMP are kept whole.
     for (const char32_t cp : lower.toUcs4()) {
         if (cp == U'_' || QChar::isLetterOrNumber(cp))
-            out.append(QString::fromUcs4(&cp, 1));
+            out.append(QString::fromUcs4(&cp, 1)); // (a lone U+FEFF is not a word character anyway)
     }
     return out;
 }

@@ -26,8 +26,15 @@ QByteArray readAll(const QString &path)
     return data;
 }
 
-QJsonDocument parse(const QByteArray &data, const QString &where)
+QJsonDocument parse(const QByteArray &raw, const QString &where)
 {
+    // Qt's JSON parser silently drops U+FEFF at the start of a string value (it decodes
+    // string segments like a file and treats the character as a byte-order mark). Escaping
+    // it keeps the character; a BOM at the start of the file is still skipped.
+    QByteArray data = raw;
+    if (data.startsWith("\xEF\xBB\xBF"))
+        data.remove(0, 3);
+    data.replace("\xEF\xBB\xBF", "\\ufeff");
     QJsonParseError error{};
     QJsonDocument doc = QJsonDocument::fromJson(data, &error);
     if (error.error != QJsonParseError::NoError) {

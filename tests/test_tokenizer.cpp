@@ -1,0 +1,187 @@
+// The tokenizer against the golden files of a tokenizer fixture folder, data-driven: every
+// line of every encode/decode golden found in the folder is a case. The folder is a
+// command-line argument (CTest registers the shared Qwen2 folder), so another tokenizer's
+// fixtures in the same format are checked by the same code.
+#include "test_support.h"
+#include "util/error.h"
+#include "util/json_file.h"
+#include "vlm/tokenizer.h"
+
+#include <QDir>
+#include <QThread>
+#include <QtTest>
+#include <atomic>
+
+using mpa::vlm::Tokenizer;
+
+namespace {
+QString g_folder;
+
+std::vector<std::int32_t> idsOf(const QJsonArray &a)
+{
+    std::vector<std::int32_t> v;
+    for (const QJsonValue &x : a)
+        v.push_back(static_cast<std::int32_t>(x.toInteger()));
+    return v;
+}
+
+QString show(const std::vector<std::int32_t> &ids)
+{
+    QStringList s;
+    for (auto id : ids)
+        s << QString::number(id);
+    return s.join(QLatin1Char(','));
+}
+} // namespace
+
+class TestTokenizer : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void encodeGoldens_data();
+    void encodeGoldens();
+    void decodeGoldens();
+    void streamingDecodeHoldsBackIncompleteUtf8();
+    void sharedAcrossThreads();
+    void malformedTokenizerFiles();
+
+private:
+    std::shared_ptr<const Tokenizer> m_tok;
+};
+
+void TestTokenizer::initTestCase()
+{
+    if (g_folder.isEmpty()) {
+        if (mpa::test::fixturesDir().isEmpty())
+            QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass a tokenizer fixture folder)");
+        g_folder = mpa::test::fixture(QStringLiteral("qwen2-tokenizer"));
+    }
+    m_tok = Tokenizer::load(g_folder);
+}
+
+void TestTokenizer::encodeGoldens_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QJsonArray>("ids");
+    const QStringList files = QDir(g_folder).entryList({QStringLiteral("encode*.golden.jsonl")}, QDir::Files, QDir::Name);
+    QVERIFY(!files.isEmpty());
+    for (const QString &f : files) {
+        int line = 0;
+        for (const QJsonObject &o : mpa::json::readLines(QDir(g_folder).filePath(f))) {
+            ++line;
+            QTest::newRow(qPrintable(QStringLiteral("%1:%2").arg(f).arg(line))) << o.value(QStringLiteral("text")).toString()
+                                                                                 << o.value(QStringLiteral("ids")).toArray();
+        }
+    }
+}
+
+void TestTokenizer::encodeGoldens()
+{
+    QFETCH(QString, text);
+    QFETCH(QJsonArray, ids);
+    const auto expected = idsOf(ids);
+    const auto actual = m_tok->encode(text);
+    if (actual != expected)
+        QFAIL(qPrintable(QStringLiteral("text %1\n expected %2\n actual   %3").arg(text.toHtmlEscaped(), show(expected), show(actual))));
+}
+
+void TestTokenizer::decodeGoldens()
+{
+    const QString file = QDir(g_folder).filePath(QStringLiteral("decode.golden.jsonl"));
+    if (!QFileInfo::exists(file))
+        QSKIP("no decode golden in this folder");
+    int line = 0, failures = 0;
+    for (const QJsonObject &o : mpa::json::readLines(file)) {
+        ++line;
+        const auto ids = idsOf(o.value(QStringLiteral("ids")).toArray());
+        const QString plain = m_tok->decode(ids);
+        const QString skip = m_tok->decode(ids, true);
+        if (plain != o.value(QStringLiteral("text")).toString() || skip != o.value(QStringLiteral("text_skip_special")).toString()) {
+            if (++failures <= 5)
+                qWarning() << "line" << line << show(ids) << "expected" << o.value(QStringLiteral("text")).toString() << "got" << plain;
+        }
+    }
+    QCOMPARE(failures, 0);
+    QVERIFY(line > 0);
+}
+
+void TestTokenizer::streamingDecodeHoldsBackIncompleteUtf8()
+{
+    // Encode text with multi-byte characters, then stream it id by id: the concatenation of
+    // what the stream emits equals the one-shot decode, and nothing emitted contains U+FFFD.
+    const QString text = QString::fromUtf8("naïve 😀 你好 𝗨 done");
+    const auto ids = m_tok->encode(text);
+    Tokenizer::StreamDecoder stream(m_tok, false);
+    QString streamed;
+    for (auto id : ids) {
+        const QString piece = stream.push(id);
+        QVERIFY(!piece.contains(QChar(0xFFFD)));
+        streamed += piece;
+    }
+    streamed += stream.flush();
+    QCOMPARE(streamed, text);
+}
+
+void TestTokenizer::sharedAcrossThreads()
+{
+    QList<QJsonObject> lines;
+    for (const QString &f : QDir(g_folder).entryList({QStringLiteral("encode*.golden.jsonl")}, QDir::Files))
+        lines += mpa::json::readLines(QDir(g_folder).filePath(f));
+    std::atomic<int> mismatches{0};
+    QList<QThread *> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads << QThread::create([&, t] {
+            for (qsizetype i = t; i < lines.size(); i += 2) // every line twice across the threads
+                if (m_tok->encode(lines[i].value(QStringLiteral("text")).toString()) != idsOf(lines[i].value(QStringLiteral("ids")).toArray()))
+                    ++mismatches;
+        });
+        threads.last()->start();
+    }
+    for (QThread *th : threads) {
+        th->wait();
+        delete th;
+    }
+    QCOMPARE(mismatches.load(), 0);
+}
+
+void TestTokenizer::malformedTokenizerFiles()
+{
+    QTemporaryDir tmp;
+    auto expectError = [&](const QByteArray &content, const char *fragment) {
+        const QString path = tmp.filePath(QStringLiteral("tokenizer.json"));
+        mpa::test::writeText(path, content);
+        try {
+            Tokenizer::load(path);
+            QFAIL("expected an error");
+        } catch (const mpa::Error &e) {
+            QVERIFY2(e.message().contains(QLatin1String(fragment)) && e.message().contains(path), qPrintable(e.message()));
+        }
+    };
+    expectError("{\"model\": {\"type\": \"BPE\", \"vocab\": {", "truncated");
+    expectError("{\"model\": {\"type\": \"Unigram\"}}", "only BPE");
+    expectError("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}", "not Qwen2");
+}
+
+int main(int argc, char *argv[])
+{
+    // Usage: test_tokenizer [FIXTURE_FOLDER] [Qt Test options]
+    QStringList args;
+    for (int i = 0; i < argc; ++i)
+        args << QString::fromLocal8Bit(argv[i]);
+    if (args.size() > 1 && !args.at(1).startsWith(QLatin1Char('-'))) {
+        g_folder = args.takeAt(1);
+    }
+    std::vector<QByteArray> storage;
+    std::vector<char *> rest;
+    for (const QString &a : args) {
+        storage.push_back(a.toLocal8Bit());
+    }
+    for (auto &s : storage)
+        rest.push_back(s.data());
+    QCoreApplication app(argc, argv);
+    TestTokenizer test;
+    return QTest::qExec(&test, static_cast<int>(rest.size()), rest.data());
+}
+
+#include "test_tokenizer.moc"
