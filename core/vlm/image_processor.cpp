@@ -1,0 +1,299 @@
+#include "vlm/image_processor.h"
+
+#include "util/error.h"
+#include "util/json_file.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <cfenv>
+#include <cmath>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace mpa::vlm {
+
+RgbImage loadRgbImage(const QString &path)
+{
+    QFile f(path);
+    if (!f.exists())
+        throw Error(QStringLiteral("%1: image not found").arg(path));
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error(QStringLiteral("%1: cannot read: %2").arg(path, f.errorString()));
+    const QByteArray bytes = f.readAll();
+    // Decoding from memory keeps non-ASCII file names working on every platform.
+    const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char *>(bytes.constData()));
+    cv::Mat img = cv::imdecode(raw, cv::IMREAD_COLOR);
+    if (img.empty())
+        throw Error(QStringLiteral("%1: not a decodable image (corrupt, truncated or unsupported format)").arg(path));
+    cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+    RgbImage out;
+    out.height = img.rows;
+    out.width = img.cols;
+    out.pixels.assign(img.data, img.data + static_cast<std::size_t>(img.total()) * 3);
+    return out;
+}
+
+ImageProcessorConfig ImageProcessorConfig::load(const QString &pathIn)
+{
+    const QString path = QFileInfo(pathIn).isDir() ? QDir(pathIn).filePath(QStringLiteral("preprocessor_config.json")) : pathIn;
+    const QJsonObject o = json::readFile(path).object();
+    ImageProcessorConfig c;
+    auto number = [&](const QJsonObject &obj, const char *key, std::int64_t &target) {
+        const QJsonValue v = obj.value(QLatin1String(key));
+        if (v.isUndefined() || v.isNull())
+            return;
+        if (!v.isDouble() || v.toDouble() <= 0)
+            throw Error(QStringLiteral("%1: \"%2\" must be a positive number").arg(path, QLatin1String(key)));
+        target = static_cast<std::int64_t>(v.toDouble());
+    };
+    const QJsonObject size = o.value(QStringLiteral("size")).toObject();
+    number(size, "shortest_edge", c.minPixels);
+    number(size, "longest_edge", c.maxPixels);
+    number(size, "min_pixels", c.minPixels);
+    number(size, "max_pixels", c.maxPixels);
+    number(o, "min_pixels", c.minPixels);
+    number(o, "max_pixels", c.maxPixels);
+    std::int64_t v = 0;
+    if ((v = 0, number(o, "patch_size", v), v))
+        c.patchSize = static_cast<int>(v);
+    if ((v = 0, number(o, "temporal_patch_size", v), v))
+        c.temporalPatchSize = static_cast<int>(v);
+    if ((v = 0, number(o, "merge_size", v), v))
+        c.mergeSize = static_cast<int>(v);
+    for (const char *key : {"image_mean", "image_std"}) {
+        const QJsonArray a = o.value(QLatin1String(key)).toArray();
+        if (a.isEmpty())
+            continue;
+        if (a.size() != 3)
+            throw Error(QStringLiteral("%1: \"%2\" must have 3 values").arg(path, QLatin1String(key)));
+        auto &target = QLatin1String(key) == QLatin1String("image_mean") ? c.mean : c.std;
+        for (int i = 0; i < 3; ++i)
+            target[static_cast<std::size_t>(i)] = static_cast<float>(a.at(i).toDouble());
+    }
+    if (o.contains(QStringLiteral("rescale_factor")))
+        c.rescaleFactor = o.value(QStringLiteral("rescale_factor")).toDouble();
+    if (c.minPixels > c.maxPixels)
+        throw Error(QStringLiteral("%1: min_pixels %2 is larger than max_pixels %3").arg(path).arg(c.minPixels).arg(c.maxPixels));
+    return c;
+}
+
+std::array<int, 2> smartResize(int height, int width, const ImageProcessorConfig &c)
+{
+    const int factor = c.factor();
+    if (height < factor || width < factor)
+        throw Error(QStringLiteral("image of %1x%2 pixels is smaller than %3 pixels on a side").arg(width).arg(height).arg(factor));
+    if (std::max(height, width) / static_cast<double>(std::min(height, width)) > 200)
+        throw Error(QStringLiteral("image of %1x%2 pixels: aspect ratio above 200").arg(width).arg(height));
+    // Python's round() is half-to-even: nearbyint under the default rounding mode.
+    std::fesetround(FE_TONEAREST);
+    int h = static_cast<int>(std::nearbyint(height / static_cast<double>(factor))) * factor;
+    int w = static_cast<int>(std::nearbyint(width / static_cast<double>(factor))) * factor;
+    if (static_cast<std::int64_t>(h) * w > c.maxPixels) {
+        const double beta = std::sqrt(static_cast<double>(height) * width / static_cast<double>(c.maxPixels));
+        h = std::max(factor, static_cast<int>(std::floor(height / beta / factor)) * factor);
+        w = std::max(factor, static_cast<int>(std::floor(width / beta / factor)) * factor);
+    } else if (static_cast<std::int64_t>(h) * w < c.minPixels) {
+        const double beta = std::sqrt(static_cast<double>(c.minPixels) / (static_cast<double>(height) * width));
+        h = static_cast<int>(std::ceil(height * beta / factor)) * factor;
+        w = static_cast<int>(std::ceil(width * beta / factor)) * factor;
+    }
+    return {h, w};
+}
+
+namespace {
+
+double bicubicKernel(double x)
+{
+    // Keys cubic with a = -0.5, as Pillow's bicubic_filter.
+    constexpr double a = -0.5;
+    x = std::abs(x);
+    if (x < 1.0)
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0)
+        return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+struct Coefficients
+{
+    std::vector<int> start, count;
+    std::vector<std::int32_t> weights; // count[i] weights per output, padded to kMax
+    int maxTaps = 0;
+};
+
+// Pillow's precompute_coeffs + normalize_coeffs_8bpc (PRECISION_BITS = 22).
+Coefficients coefficients(int inSize, int outSize)
+{
+    const double scale = static_cast<double>(inSize) / outSize;
+    const double filterScale = std::max(scale, 1.0);
+    const double support = 2.0 * filterScale;
+    Coefficients c;
+    c.maxTaps = static_cast<int>(std::ceil(support)) * 2 + 1;
+    c.start.resize(static_cast<std::size_t>(outSize));
+    c.count.resize(static_cast<std::size_t>(outSize));
+    c.weights.assign(static_cast<std::size_t>(outSize) * static_cast<std::size_t>(c.maxTaps), 0);
+    std::vector<double> k(static_cast<std::size_t>(c.maxTaps));
+    for (int o = 0; o < outSize; ++o) {
+        const double centre = (o + 0.5) * scale;
+        int xmin = static_cast<int>(centre - support + 0.5);
+        if (xmin < 0)
+            xmin = 0;
+        int xmax = static_cast<int>(centre + support + 0.5);
+        if (xmax > inSize)
+            xmax = inSize;
+        xmax -= xmin;
+        double sum = 0.0;
+        for (int x = 0; x < xmax; ++x) {
+            const double w = bicubicKernel((x + xmin - centre + 0.5) / filterScale);
+            k[static_cast<std::size_t>(x)] = w;
+            sum += w;
+        }
+        for (int x = 0; x < xmax; ++x) {
+            double w = sum != 0.0 ? k[static_cast<std::size_t>(x)] / sum : k[static_cast<std::size_t>(x)];
+            const double scaled = w * (1 << 22);
+            c.weights[static_cast<std::size_t>(o) * static_cast<std::size_t>(c.maxTaps) + static_cast<std::size_t>(x)] =
+                static_cast<std::int32_t>(w < 0 ? scaled - 0.5 : scaled + 0.5);
+        }
+        c.start[static_cast<std::size_t>(o)] = xmin;
+        c.count[static_cast<std::size_t>(o)] = xmax;
+    }
+    return c;
+}
+
+std::uint8_t clip8(std::int64_t v)
+{
+    v >>= 22;
+    return static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+} // namespace
+
+RgbImage resizeBicubicPil(const RgbImage &in, int outH, int outW)
+{
+    RgbImage cur = in;
+    if (outW != in.width) {
+        const Coefficients c = coefficients(in.width, outW);
+        RgbImage h{in.height, outW, std::vector<std::uint8_t>(static_cast<std::size_t>(in.height) * outW * 3)};
+        for (int y = 0; y < in.height; ++y) {
+            const std::uint8_t *row = &cur.pixels[static_cast<std::size_t>(y) * in.width * 3];
+            for (int x = 0; x < outW; ++x) {
+                const std::int32_t *w = &c.weights[static_cast<std::size_t>(x) * static_cast<std::size_t>(c.maxTaps)];
+                const int s = c.start[static_cast<std::size_t>(x)];
+                for (int ch = 0; ch < 3; ++ch) {
+                    std::int64_t acc = 1 << 21;
+                    for (int t = 0; t < c.count[static_cast<std::size_t>(x)]; ++t)
+                        acc += static_cast<std::int64_t>(row[(s + t) * 3 + ch]) * w[t];
+                    h.pixels[(static_cast<std::size_t>(y) * outW + x) * 3 + ch] = clip8(acc);
+                }
+            }
+        }
+        cur = std::move(h);
+    }
+    if (outH != in.height) {
+        const Coefficients c = coefficients(in.height, outH);
+        RgbImage v{outH, cur.width, std::vector<std::uint8_t>(static_cast<std::size_t>(outH) * cur.width * 3)};
+        for (int y = 0; y < outH; ++y) {
+            const std::int32_t *w = &c.weights[static_cast<std::size_t>(y) * static_cast<std::size_t>(c.maxTaps)];
+            const int s = c.start[static_cast<std::size_t>(y)];
+            for (int x = 0; x < cur.width * 3; ++x) {
+                std::int64_t acc = 1 << 21;
+                for (int t = 0; t < c.count[static_cast<std::size_t>(y)]; ++t)
+                    acc += static_cast<std::int64_t>(cur.pixels[static_cast<std::size_t>(s + t) * cur.width * 3 + x]) * w[t];
+                v.pixels[static_cast<std::size_t>(y) * cur.width * 3 + x] = clip8(acc);
+            }
+        }
+        cur = std::move(v);
+    }
+    return cur;
+}
+
+namespace {
+
+// Appends the rows of one (t, h, w) grid made from `frames` (already resized, T a multiple
+// of the temporal patch size).
+void patchify(const std::vector<const RgbImage *> &frames, const ImageProcessorConfig &c, PatchedPixels &out)
+{
+    const int P = c.patchSize, M = c.mergeSize, T = c.temporalPatchSize;
+    const int H = frames.front()->height, W = frames.front()->width;
+    const int gt = static_cast<int>(frames.size()) / T, gh = H / P, gw = W / P;
+    // Normalised planes per frame: x = (float32(u8 * (1/255)) - mean) / std, in float32.
+    std::vector<std::vector<float>> planes;
+    for (const RgbImage *f : frames) {
+        std::vector<float> p(static_cast<std::size_t>(3) * H * W);
+        for (int y = 0; y < H; ++y)
+            for (int x = 0; x < W; ++x)
+                for (int ch = 0; ch < 3; ++ch) {
+                    const float scaled = static_cast<float>(f->pixels[(static_cast<std::size_t>(y) * W + x) * 3 + ch] * c.rescaleFactor);
+                    p[(static_cast<std::size_t>(ch) * H + y) * W + x] = (scaled - c.mean[static_cast<std::size_t>(ch)]) / c.std[static_cast<std::size_t>(ch)];
+                }
+        planes.push_back(std::move(p));
+    }
+    const int rowSize = c.rowSize();
+    const std::size_t base = out.values.size();
+    out.values.resize(base + static_cast<std::size_t>(gt) * gh * gw * rowSize);
+    float *dst = out.values.data() + base;
+    for (int t = 0; t < gt; ++t)
+        for (int bh = 0; bh < gh / M; ++bh)
+            for (int bw = 0; bw < gw / M; ++bw)
+                for (int ih = 0; ih < M; ++ih)
+                    for (int iw = 0; iw < M; ++iw) {
+                        const int py = (bh * M + ih) * P, px = (bw * M + iw) * P;
+                        for (int ch = 0; ch < 3; ++ch)
+                            for (int tt = 0; tt < T; ++tt) {
+                                const std::vector<float> &plane = planes[static_cast<std::size_t>(t * T + tt)];
+                                for (int y = 0; y < P; ++y) {
+                                    const float *src = &plane[(static_cast<std::size_t>(ch) * H + py + y) * W + px];
+                                    std::copy(src, src + P, dst);
+                                    dst += P;
+                                }
+                            }
+                    }
+    out.rows += static_cast<std::int64_t>(gt) * gh * gw;
+    out.grids.push_back({gt, gh, gw});
+}
+
+RgbImage toTargetSize(const RgbImage &img, const ImageProcessorConfig &c)
+{
+    const auto [h, w] = smartResize(img.height, img.width, c);
+    return (h == img.height && w == img.width) ? img : resizeBicubicPil(img, h, w);
+}
+
+} // namespace
+
+PatchedPixels processImages(const std::vector<RgbImage> &images, const ImageProcessorConfig &c)
+{
+    PatchedPixels out;
+    for (const RgbImage &img : images) {
+        const RgbImage resized = toTargetSize(img, c);
+        // A single image is repeated to fill the temporal patch.
+        std::vector<const RgbImage *> frames(static_cast<std::size_t>(c.temporalPatchSize), &resized);
+        patchify(frames, c, out);
+    }
+    return out;
+}
+
+PatchedPixels processVideo(const std::vector<RgbImage> &frames, const ImageProcessorConfig &c)
+{
+    if (frames.empty())
+        throw Error(QStringLiteral("a video needs at least one frame"));
+    std::vector<RgbImage> resized;
+    for (const RgbImage &f : frames) {
+        if (f.height != frames.front().height || f.width != frames.front().width)
+            throw Error(QStringLiteral("video frames differ in size"));
+        resized.push_back(toTargetSize(f, c));
+    }
+    std::vector<const RgbImage *> ptrs;
+    for (const RgbImage &f : resized)
+        ptrs.push_back(&f);
+    while (ptrs.size() % static_cast<std::size_t>(c.temporalPatchSize) != 0)
+        ptrs.push_back(ptrs.back()); // pad by repeating the last frame
+    PatchedPixels out;
+    patchify(ptrs, c, out);
+    return out;
+}
+
+} // namespace mpa::vlm

@@ -1,0 +1,77 @@
+#pragma once
+// config.json / generation_config.json of a model folder, for the architectures MPA Studio
+// runs natively. The model-type registry: `supportedModelTypes()` lists them and loading any
+// other model_type is refused by name.
+#include <QString>
+#include <QStringList>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace mpa::vlm {
+
+QStringList supportedModelTypes();
+
+struct Qwen2VLVisionConfig
+{
+    // Class defaults of Qwen2VLVisionConfig; the official config.json only stores a few.
+    int depth = 32;
+    int embedDim = 1280;
+    int numHeads = 16;
+    int mlpRatio = 4;
+    int inChannels = 3;
+    int patchSize = 14;
+    int temporalPatchSize = 2;
+    int spatialMergeSize = 2;
+    int hiddenSize = 3584; // merger output = LLM hidden size
+    QString hiddenAct = QStringLiteral("quick_gelu");
+};
+
+struct Qwen2VLConfig
+{
+    QString modelType;
+    int vocabSize = 0;
+    int hiddenSize = 0;
+    int intermediateSize = 0;
+    int numLayers = 0;
+    int numHeads = 0;
+    int numKvHeads = 0;
+    int headDim() const { return hiddenSize / numHeads; }
+    double rmsNormEps = 1e-6;
+    double ropeTheta = 1000000.0;
+    std::array<int, 3> mropeSection{16, 24, 24};
+    bool tieWordEmbeddings = false;
+    QString hiddenAct = QStringLiteral("silu");
+    QString torchDtype = QStringLiteral("float32");
+    std::int64_t imageTokenId = -1;
+    std::int64_t videoTokenId = -1;
+    std::int64_t visionStartTokenId = -1;
+    std::int64_t visionEndTokenId = -1;
+    std::vector<std::int64_t> eosTokenIds;
+    std::optional<std::int64_t> bosTokenId;
+    Qwen2VLVisionConfig vision;
+
+    // Reads `dir`/config.json (flat or nested text_config layout; rope_scaling or
+    // rope_parameters). Every missing required field or wrong type is a clear error.
+    static Qwen2VLConfig load(const QString &dir);
+    std::int64_t parameterCount() const;
+};
+
+struct GenerationConfig
+{
+    bool doSample = false;
+    double temperature = 1.0;
+    int topK = 50;
+    double topP = 1.0;
+    double repetitionPenalty = 1.0;
+    int maxNewTokens = 128;
+    std::vector<std::int64_t> eosTokenIds;
+    std::optional<std::int64_t> padTokenId;
+    std::uint64_t seed = 0;
+
+    // generation_config.json when present, else the defaults above with config.json's eos.
+    static GenerationConfig load(const QString &dir, const Qwen2VLConfig &model);
+};
+
+} // namespace mpa::vlm
