@@ -1,0 +1,89 @@
+#include "vlm/generation.h"
+
+#include "util/error.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+namespace mpa::vlm {
+
+namespace {
+
+// HF RepetitionPenaltyLogitsProcessor: every id present in the sequence (prompt and padding
+// included) has its logit divided by the penalty when positive, multiplied when negative.
+void applyRepetitionPenalty(torch::Tensor &scores, const torch::Tensor &sequences, double penalty)
+{
+    if (penalty == 1.0)
+        return;
+    auto ids = sequences.to(scores.device());
+    auto picked = scores.gather(1, ids);
+    picked = torch::where(picked < 0, picked * penalty, picked / penalty);
+    scores.scatter_(1, ids, picked);
+}
+
+torch::Tensor sample(torch::Tensor scores, const GenerationConfig &c, at::Generator &gen)
+{
+    scores = scores / c.temperature;
+    const auto lowest = -std::numeric_limits<float>::infinity();
+    if (c.topK > 0 && c.topK < scores.size(-1)) {
+        auto kth = std::get<0>(scores.topk(c.topK, -1)).narrow(-1, c.topK - 1, 1);
+        scores = scores.masked_fill(scores < kth, lowest);
+    }
+    if (c.topP < 1.0) {
+        // Keep the smallest set whose probability reaches top_p (HF TopPLogitsWarper: sort
+        // ascending, drop the prefix with cumulative probability <= 1 - top_p).
+        auto [sorted, order] = scores.sort(-1, false);
+        auto cumulative = sorted.softmax(-1).cumsum(-1);
+        auto remove = cumulative <= (1.0 - c.topP);
+        remove.narrow(-1, remove.size(-1) - 1, 1).fill_(false);
+        scores = scores.masked_fill(remove.scatter(-1, order, remove), lowest);
+    }
+    auto probs = scores.softmax(-1).to(torch::kCPU);
+    return torch::multinomial(probs, 1, false, gen).squeeze(1);
+}
+
+} // namespace
+
+GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIdsIn, const torch::Tensor &attentionMaskIn,
+                          const VisionInput *images, const GenerationConfig &config, const std::function<bool()> &cancelled,
+                          const VisionInput *videos)
+{
+    torch::NoGradGuard noGrad;
+    auto inputIds = inputIdsIn.to(torch::kCPU, torch::kInt64);
+    const std::int64_t B = inputIds.size(0), L = inputIds.size(1);
+    auto mask = attentionMaskIn.defined() ? attentionMaskIn.to(torch::kCPU, torch::kInt64) : torch::ones({B, L}, torch::kInt64);
+    const std::int64_t pad = config.padTokenId.value_or(config.eosTokenIds.empty() ? 0 : config.eosTokenIds.front());
+    KVCache cache = model.makeCache(B, L + std::max(config.maxNewTokens, 1));
+    at::Generator gen = at::detail::createCPUGenerator(config.seed);
+
+    GenerationOutput out;
+    out.promptLength = L;
+    std::vector<torch::Tensor> tokens, logprobs;
+    auto unfinished = torch::ones({B}, torch::kBool);
+    auto sequences = inputIds;
+    torch::Tensor logits = model.forward(inputIds, mask, images, videos, &cache).logits.select(1, L - 1).to(torch::kCPU);
+    for (int step = 0; step < config.maxNewTokens; ++step) {
+        auto raw = logits.to(torch::kFloat32);
+        auto scores = raw.clone();
+        applyRepetitionPenalty(scores, sequences, config.repetitionPenalty);
+        torch::Tensor next = config.doSample ? sample(scores, config, gen) : scores.argmax(-1);
+        next = torch::where(unfinished, next, torch::full_like(next, pad));
+        logprobs.push_back(raw.log_softmax(-1).gather(1, next.unsqueeze(1)).squeeze(1));
+        tokens.push_back(next);
+        sequences = torch::cat({sequences, next.unsqueeze(1)}, 1);
+        for (std::int64_t eos : config.eosTokenIds)
+            unfinished = unfinished & (next != eos);
+        if (!unfinished.any().item<bool>() || step + 1 == config.maxNewTokens)
+            break;
+        if (cancelled && cancelled()) {
+            out.cancelled = true;
+            break;
+        }
+        mask = torch::cat({mask, torch::ones({B, 1}, torch::kInt64)}, 1);
+        logits = model.decodeStep(next.unsqueeze(1), mask, cache).select(1, 0).to(torch::kCPU);
+    }
+    out.sequences = sequences;
+    out.tokenLogprobs = tokens.empty() ? torch::zeros({B, 0}) : torch::stack(logprobs, 1);
+    return out;
+}
+
+} // namespace mpa::vlm

@@ -1,0 +1,24 @@
+#pragma once
+// Batched generation with a KV cache (internal, torch). Left-padded prompts; greedy or
+// sampling (temperature -> top-k -> top-p, after the repetition penalty, in the reference's
+// order); stops on any eos id or max_new_tokens; finished rows are filled with the pad id;
+// cancellable between steps.
+#include "vlm/qwen2vl_model.h"
+
+#include <functional>
+
+namespace mpa::vlm {
+
+struct GenerationOutput
+{
+    torch::Tensor sequences;     // [B, L + steps] int64: the (padded) prompt and the new tokens
+    torch::Tensor tokenLogprobs; // [B, steps] float32: log p(token) under the raw model distribution
+    std::int64_t promptLength = 0;
+    bool cancelled = false;
+};
+
+GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
+                          const VisionInput *images, const GenerationConfig &config,
+                          const std::function<bool()> &cancelled = {}, const VisionInput *videos = nullptr);
+
+} // namespace mpa::vlm

@@ -1,0 +1,550 @@
+#include "vlm/qwen2vl_model.h"
+
+#include "util/error.h"
+#include "vlm/safetensors.h"
+
+#include <QDir>
+#include <QStringList>
+#include <cmath>
+
+namespace mpa::vlm {
+
+namespace {
+
+namespace F = torch::nn::functional;
+
+std::string s(const char *fmt, int i)
+{
+    return QString::fromLatin1(fmt).arg(i).toStdString();
+}
+
+QString shapeText(const std::vector<std::int64_t> &shape)
+{
+    QStringList parts;
+    for (auto d : shape)
+        parts << QString::number(d);
+    return QLatin1Char('[') + parts.join(QStringLiteral(", ")) + QLatin1Char(']');
+}
+
+torch::ScalarType torchType(DType d)
+{
+    switch (d) {
+    case DType::F64: return torch::kFloat64;
+    case DType::F32: return torch::kFloat32;
+    case DType::F16: return torch::kFloat16;
+    case DType::BF16: return torch::kBFloat16;
+    case DType::I64: return torch::kInt64;
+    case DType::I32: return torch::kInt32;
+    case DType::I16: return torch::kInt16;
+    case DType::I8: return torch::kInt8;
+    case DType::U8: return torch::kUInt8;
+    case DType::Bool: return torch::kBool;
+    }
+    return torch::kFloat32;
+}
+
+torch::Tensor rotateHalf(const torch::Tensor &x)
+{
+    const auto half = x.size(-1) / 2;
+    return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps)
+{
+    // Statistics in float32, cast back to the input dtype, then the weight (Qwen2RMSNorm).
+    const auto xf = x.to(torch::kFloat32);
+    const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
+    return weight * normed.to(x.scalar_type());
+}
+
+// y = x W^T (+ b), PyTorch's Linear convention ([out, in] weights).
+torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b = {})
+{
+    return torch::linear(x, w, b);
+}
+
+} // namespace
+
+torch::Tensor tensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name)
+{
+    const Checkpoint::Entry *e = checkpoint.find(name);
+    if (!e)
+        throw Error(QStringLiteral("tensor \"%1\" is not in the checkpoint").arg(name));
+    const TensorInfo &info = *e->info;
+    // Copy out of the mapping (from_blob + clone): the model owns its memory and the tensor is
+    // correctly aligned whatever the file's offsets.
+    auto view = torch::from_blob(const_cast<std::uint8_t *>(e->file->data(info)), info.shape,
+                                 torch::TensorOptions().dtype(torchType(info.dtype)));
+    return view.clone();
+}
+
+torch::Tensor tensorFromFile(const SafetensorsFile &file, const QString &name)
+{
+    const TensorInfo *info = file.find(name);
+    if (!info)
+        throw Error(QStringLiteral("%1: tensor \"%2\" not found").arg(file.path(), name));
+    return torch::from_blob(const_cast<std::uint8_t *>(file.data(*info)), info->shape,
+                            torch::TensorOptions().dtype(torchType(info->dtype))).clone();
+}
+
+torch::Device parseDevice(const QString &text)
+{
+    const QString t = text.trimmed().toLower();
+    if (t.isEmpty() || t == QLatin1String("cpu"))
+        return torch::kCPU;
+    if (t.startsWith(QLatin1String("cuda"))) {
+        if (!torch::cuda::is_available())
+            throw Error(QStringLiteral("CUDA was requested (\"%1\") but is not available: this libtorch has no CUDA support or no GPU is visible").arg(text));
+        const int index = t.contains(QLatin1Char(':')) ? t.section(QLatin1Char(':'), 1).toInt() : 0;
+        if (index < 0 || index >= static_cast<int>(torch::cuda::device_count()))
+            throw Error(QStringLiteral("CUDA device %1 does not exist (%2 visible)").arg(index).arg(torch::cuda::device_count()));
+        return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+    }
+    throw Error(QStringLiteral("unknown device \"%1\" (cpu, cuda, cuda:N)").arg(text));
+}
+
+torch::ScalarType parseDtype(const QString &text)
+{
+    const QString t = text.trimmed().toLower();
+    if (t == QLatin1String("f32") || t == QLatin1String("float32"))
+        return torch::kFloat32;
+    if (t == QLatin1String("bf16") || t == QLatin1String("bfloat16"))
+        return torch::kBFloat16;
+    if (t == QLatin1String("f16") || t == QLatin1String("float16"))
+        return torch::kFloat16;
+    throw Error(QStringLiteral("unknown dtype \"%1\" (f32, bf16, f16)").arg(text));
+}
+
+std::map<std::string, std::vector<std::int64_t>> Qwen2VLModel::expectedShapes(const Qwen2VLConfig &c)
+{
+    std::map<std::string, std::vector<std::int64_t>> m;
+    const std::int64_t D = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, kv = static_cast<std::int64_t>(c.numKvHeads) * c.headDim();
+    m["model.embed_tokens.weight"] = {V, D};
+    for (int i = 0; i < c.numLayers; ++i) {
+        m[s("model.layers.%1.input_layernorm.weight", i)] = {D};
+        m[s("model.layers.%1.post_attention_layernorm.weight", i)] = {D};
+        m[s("model.layers.%1.self_attn.q_proj.weight", i)] = {D, D};
+        m[s("model.layers.%1.self_attn.q_proj.bias", i)] = {D};
+        m[s("model.layers.%1.self_attn.k_proj.weight", i)] = {kv, D};
+        m[s("model.layers.%1.self_attn.k_proj.bias", i)] = {kv};
+        m[s("model.layers.%1.self_attn.v_proj.weight", i)] = {kv, D};
+        m[s("model.layers.%1.self_attn.v_proj.bias", i)] = {kv};
+        m[s("model.layers.%1.self_attn.o_proj.weight", i)] = {D, D};
+        m[s("model.layers.%1.mlp.gate_proj.weight", i)] = {F, D};
+        m[s("model.layers.%1.mlp.up_proj.weight", i)] = {F, D};
+        m[s("model.layers.%1.mlp.down_proj.weight", i)] = {D, F};
+    }
+    m["model.norm.weight"] = {D};
+    if (!c.tieWordEmbeddings)
+        m["lm_head.weight"] = {V, D};
+    const auto &v = c.vision;
+    const std::int64_t E = v.embedDim, H = static_cast<std::int64_t>(E) * v.mlpRatio;
+    const std::int64_t M = static_cast<std::int64_t>(E) * v.spatialMergeSize * v.spatialMergeSize;
+    m["visual.patch_embed.proj.weight"] = {E, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize};
+    for (int b = 0; b < v.depth; ++b) {
+        for (const char *n : {"norm1", "norm2"}) {
+            m[s((std::string("visual.blocks.%1.") + n + ".weight").c_str(), b)] = {E};
+            m[s((std::string("visual.blocks.%1.") + n + ".bias").c_str(), b)] = {E};
+        }
+        m[s("visual.blocks.%1.attn.qkv.weight", b)] = {3 * E, E};
+        m[s("visual.blocks.%1.attn.qkv.bias", b)] = {3 * E};
+        m[s("visual.blocks.%1.attn.proj.weight", b)] = {E, E};
+        m[s("visual.blocks.%1.attn.proj.bias", b)] = {E};
+        m[s("visual.blocks.%1.mlp.fc1.weight", b)] = {H, E};
+        m[s("visual.blocks.%1.mlp.fc1.bias", b)] = {H};
+        m[s("visual.blocks.%1.mlp.fc2.weight", b)] = {E, H};
+        m[s("visual.blocks.%1.mlp.fc2.bias", b)] = {E};
+    }
+    m["visual.merger.ln_q.weight"] = {E};
+    m["visual.merger.ln_q.bias"] = {E};
+    m["visual.merger.mlp.0.weight"] = {M, M};
+    m["visual.merger.mlp.0.bias"] = {M};
+    m["visual.merger.mlp.2.weight"] = {D, M};
+    m["visual.merger.mlp.2.bias"] = {D};
+    return m;
+}
+
+Qwen2VLModel::Qwen2VLModel(const Qwen2VLConfig &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype)
+    : m_config(config)
+    , m_device(device)
+    , m_dtype(dtype)
+{
+    const auto expected = expectedShapes(config);
+    // Checkpoints re-saved by newer transformers use model.language_model.* / model.visual.*.
+    auto canonical = [](QString n) {
+        if (n.startsWith(QLatin1String("model.language_model.")))
+            n = QStringLiteral("model.") + n.mid(21);
+        else if (n.startsWith(QLatin1String("model.visual.")))
+            n = n.mid(6);
+        return n;
+    };
+    std::map<std::string, QString> stored;
+    QStringList unexpected, missing, misshaped;
+    for (const QString &name : checkpoint.names()) {
+        const std::string c = canonical(name).toStdString();
+        if (expected.count(c))
+            stored[c] = name;
+        else if (!(c == "lm_head.weight" && config.tieWordEmbeddings))
+            unexpected << name;
+    }
+    for (const auto &[name, shape] : expected) {
+        auto it = stored.find(name);
+        if (it == stored.end()) {
+            missing << QString::fromStdString(name) + QLatin1Char(' ') + shapeText(shape);
+            continue;
+        }
+        const auto &actual = checkpoint.find(it->second)->info->shape;
+        if (actual != shape)
+            misshaped << QStringLiteral("%1 expected %2, found %3").arg(it->second, shapeText(shape), shapeText(actual));
+    }
+    if (!missing.isEmpty() || !unexpected.isEmpty() || !misshaped.isEmpty()) {
+        QStringList problems;
+        if (!missing.isEmpty())
+            problems << QStringLiteral("missing %1: %2").arg(missing.size()).arg(missing.mid(0, 20).join(QStringLiteral("; ")));
+        if (!misshaped.isEmpty())
+            problems << QStringLiteral("wrong shape %1: %2").arg(misshaped.size()).arg(misshaped.mid(0, 20).join(QStringLiteral("; ")));
+        if (!unexpected.isEmpty())
+            problems << QStringLiteral("unexpected %1: %2").arg(unexpected.size()).arg(unexpected.mid(0, 20).join(QStringLiteral("; ")));
+        throw Error(QStringLiteral("%1: the weights do not match the configuration: %2")
+                        .arg(checkpoint.files().value(0), problems.join(QStringLiteral(" | "))));
+    }
+    for (const auto &[name, file] : stored)
+        m_params[name] = tensorFromCheckpoint(checkpoint, file).to(device, dtype);
+}
+
+Qwen2VLModel::Qwen2VLModel(const Qwen2VLConfig &config, torch::Device device, torch::ScalarType dtype, std::uint64_t seed)
+    : m_config(config)
+    , m_device(device)
+    , m_dtype(dtype)
+{
+    torch::manual_seed(seed);
+    for (const auto &[name, shape] : expectedShapes(config)) {
+        torch::Tensor t;
+        const bool norm = name.find("norm") != std::string::npos || name.find("ln_q") != std::string::npos;
+        if (norm && name.find(".weight") != std::string::npos)
+            t = torch::ones(shape);
+        else if (name.find(".bias") != std::string::npos)
+            t = torch::zeros(shape);
+        else {
+            std::int64_t fanIn = 1;
+            for (std::size_t i = 1; i < shape.size(); ++i)
+                fanIn *= shape[i];
+            t = torch::randn(shape) / std::sqrt(static_cast<double>(shape.size() == 1 ? shape[0] : fanIn));
+        }
+        m_params[name] = t.to(device, dtype);
+    }
+}
+
+const torch::Tensor &Qwen2VLModel::p(const std::string &name) const
+{
+    auto it = m_params.find(name);
+    if (it == m_params.end()) {
+        if (name == "lm_head.weight")
+            return p("model.embed_tokens.weight");
+        throw Error(QStringLiteral("internal: parameter %1 missing").arg(QString::fromStdString(name)));
+    }
+    return it->second;
+}
+
+torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
+{
+    const auto &v = m_config.vision;
+    const std::int64_t E = v.embedDim, heads = v.numHeads, hd = E / heads, M = v.spatialMergeSize;
+    auto x = input.pixelValues.to(m_device, m_dtype);
+    // Conv3d with kernel == stride is a matmul over the flattened (C, T, P, P) patch.
+    x = torch::matmul(x, p("visual.patch_embed.proj.weight").reshape({E, -1}).t());
+
+    // 2-D rotary ids in the processor's row order (merge windows), repeated per frame group.
+    std::vector<std::int64_t> rows, cols, segments;
+    for (const auto &g : input.grids) {
+        const auto t = g[0], h = g[1], w = g[2];
+        for (std::int64_t ti = 0; ti < t; ++ti) {
+            for (std::int64_t bh = 0; bh < h / M; ++bh)
+                for (std::int64_t bw = 0; bw < w / M; ++bw)
+                    for (std::int64_t ih = 0; ih < M; ++ih)
+                        for (std::int64_t iw = 0; iw < M; ++iw) {
+                            rows.push_back(bh * M + ih);
+                            cols.push_back(bw * M + iw);
+                        }
+            segments.push_back(h * w); // no attention across images or frame groups
+        }
+    }
+    const auto n = static_cast<std::int64_t>(rows.size());
+    if (n != x.size(0))
+        throw Error(QStringLiteral("pixel rows (%1) do not match the image grids (%2 patches)").arg(x.size(0)).arg(n));
+    const std::int64_t rotDim = hd / 2; // VisionRotaryEmbedding(head_dim / 2)
+    auto invFreq = 1.0 / torch::pow(10000.0, torch::arange(0, rotDim, 2, torch::kFloat64).to(torch::kFloat32) / static_cast<double>(rotDim));
+    auto fopts = torch::TensorOptions().dtype(torch::kInt64);
+    auto rowT = torch::from_blob(rows.data(), {n}, fopts).to(torch::kFloat32);
+    auto colT = torch::from_blob(cols.data(), {n}, fopts).to(torch::kFloat32);
+    auto angles = torch::cat({torch::outer(rowT, invFreq), torch::outer(colT, invFreq)}, 1); // [n, hd/2]
+    auto emb = torch::cat({angles, angles}, 1).to(m_device);                                  // [n, hd]
+    const auto cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);                    // [n, 1, hd] float32
+
+    for (int b = 0; b < v.depth; ++b) {
+        const std::string pre = "visual.blocks." + std::to_string(b) + ".";
+        auto h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm1.weight")).bias(p(pre + "norm1.bias")).eps(1e-6));
+        auto qkv = dense(h, p(pre + "attn.qkv.weight"), p(pre + "attn.qkv.bias")).view({n, 3, heads, hd}).permute({1, 0, 2, 3});
+        // Rotary in float32 (the reference upcasts q and k here), then back.
+        auto q = (qkv[0].to(torch::kFloat32) * cos + rotateHalf(qkv[0].to(torch::kFloat32)) * sin).to(m_dtype);
+        auto k = (qkv[1].to(torch::kFloat32) * cos + rotateHalf(qkv[1].to(torch::kFloat32)) * sin).to(m_dtype);
+        auto val = qkv[2];
+        std::vector<torch::Tensor> outs;
+        std::int64_t start = 0;
+        for (std::int64_t len : segments) {
+            auto qs = q.narrow(0, start, len).transpose(0, 1); // [heads, len, hd]
+            auto ks = k.narrow(0, start, len).transpose(0, 1);
+            auto vs = val.narrow(0, start, len).transpose(0, 1);
+            auto scores = torch::matmul(qs, ks.transpose(1, 2)) / std::sqrt(static_cast<double>(hd));
+            auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
+            outs.push_back(torch::matmul(probs, vs).transpose(0, 1).reshape({len, E}));
+            start += len;
+        }
+        auto attn = dense(torch::cat(outs, 0), p(pre + "attn.proj.weight"), p(pre + "attn.proj.bias"));
+        x = x + attn;
+        h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm2.weight")).bias(p(pre + "norm2.bias")).eps(1e-6));
+        auto f = dense(h, p(pre + "mlp.fc1.weight"), p(pre + "mlp.fc1.bias"));
+        f = f * torch::sigmoid(1.702 * f); // quick_gelu
+        x = x + dense(f, p(pre + "mlp.fc2.weight"), p(pre + "mlp.fc2.bias"));
+    }
+    auto y = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p("visual.merger.ln_q.weight")).bias(p("visual.merger.ln_q.bias")).eps(1e-6));
+    y = y.view({n / (M * M), E * M * M});
+    y = dense(y, p("visual.merger.mlp.0.weight"), p("visual.merger.mlp.0.bias"));
+    y = torch::gelu(y); // exact (erf) GELU
+    return dense(y, p("visual.merger.mlp.2.weight"), p("visual.merger.mlp.2.bias"));
+}
+
+RopeIndex Qwen2VLModel::ropeIndex(const torch::Tensor &inputIdsIn, const std::vector<std::array<std::int64_t, 3>> &imageGrids,
+                                  const std::vector<std::array<std::int64_t, 3>> &videoGrids, const torch::Tensor &maskIn) const
+{
+    const auto ids = inputIdsIn.to(torch::kCPU, torch::kInt64).contiguous();
+    const std::int64_t B = ids.size(0), L = ids.size(1);
+    const auto mask = maskIn.defined() ? maskIn.to(torch::kCPU, torch::kInt64).contiguous() : torch::ones({B, L}, torch::kInt64);
+    auto pos = torch::ones({3, B, L}, torch::kInt64); // padded slots hold 1
+    auto deltas = torch::zeros({B, 1}, torch::kInt64);
+    auto P = pos.accessor<std::int64_t, 3>();
+    const auto I = ids.accessor<std::int64_t, 2>();
+    const auto Mk = mask.accessor<std::int64_t, 2>();
+    const std::int64_t merge = m_config.vision.spatialMergeSize;
+    std::size_t imageIndex = 0, videoIndex = 0;
+    for (std::int64_t b = 0; b < B; ++b) {
+        std::vector<std::int64_t> valid;
+        for (std::int64_t l = 0; l < L; ++l)
+            if (Mk[b][l] == 1)
+                valid.push_back(l);
+        std::vector<std::array<std::int64_t, 3>> out;
+        out.reserve(valid.size());
+        std::int64_t next = 0;
+        std::size_t i = 0;
+        while (i < valid.size()) {
+            const std::int64_t tok = I[b][valid[i]];
+            const bool vision = (tok == m_config.imageTokenId || tok == m_config.videoTokenId) && i > 0
+                                && I[b][valid[i - 1]] == m_config.visionStartTokenId;
+            if (!vision) {
+                out.push_back({next, next, next});
+                ++next;
+                ++i;
+                continue;
+            }
+            const bool isImage = tok == m_config.imageTokenId;
+            const auto &grids = isImage ? imageGrids : videoGrids;
+            std::size_t &index = isImage ? imageIndex : videoIndex;
+            if (index >= grids.size())
+                throw Error(QStringLiteral("the prompt has more %1 placeholders than %1 inputs").arg(isImage ? QStringLiteral("image") : QStringLiteral("video")));
+            const auto g = grids[index++];
+            const std::int64_t t = g[0], gh = g[1] / merge, gw = g[2] / merge;
+            for (std::int64_t ti = 0; ti < t; ++ti)
+                for (std::int64_t hi = 0; hi < gh; ++hi)
+                    for (std::int64_t wi = 0; wi < gw; ++wi)
+                        out.push_back({next + ti, next + hi, next + wi});
+            next += std::max({t, gh, gw});
+            i += static_cast<std::size_t>(t * gh * gw);
+        }
+        if (out.size() != valid.size())
+            throw Error(QStringLiteral("sample %1: the number of image placeholder tokens does not match the image grid").arg(b));
+        std::int64_t maxPos = -1;
+        for (std::size_t k = 0; k < valid.size(); ++k) {
+            for (int a = 0; a < 3; ++a) {
+                P[a][b][valid[k]] = out[k][static_cast<std::size_t>(a)];
+                maxPos = std::max(maxPos, out[k][static_cast<std::size_t>(a)]);
+            }
+        }
+        deltas[b][0] = maxPos + 1 - L;
+    }
+    return {pos, deltas};
+}
+
+std::pair<torch::Tensor, torch::Tensor> Qwen2VLModel::ropeCosSin(const torch::Tensor &positionIds) const
+{
+    const std::int64_t hd = m_config.headDim();
+    auto invFreq = (1.0 / torch::pow(m_config.ropeTheta, torch::arange(0, hd, 2, torch::kInt64).to(torch::kFloat32) / static_cast<double>(hd))).to(m_device);
+    auto freqs = positionIds.to(m_device, torch::kFloat32).unsqueeze(-1) * invFreq; // [3, B, L, hd/2]
+    auto emb = torch::cat({freqs, freqs}, -1);                                       // [3, B, L, hd]
+    auto cos = emb.cos(), sin = emb.sin();
+    // Dimension chunks [s0, s1, s2, s0, s1, s2] take their angles from axis (chunk % 3).
+    std::vector<torch::Tensor> cosParts, sinParts;
+    std::int64_t offset = 0;
+    for (int c = 0; c < 6; ++c) {
+        const std::int64_t len = m_config.mropeSection[static_cast<std::size_t>(c % 3)];
+        cosParts.push_back(cos[c % 3].narrow(-1, offset, len));
+        sinParts.push_back(sin[c % 3].narrow(-1, offset, len));
+        offset += len;
+    }
+    // The reference casts cos/sin to the activation dtype before rotating.
+    return {torch::cat(cosParts, -1).unsqueeze(1).to(m_dtype), torch::cat(sinParts, -1).unsqueeze(1).to(m_dtype)}; // [B, 1, L, hd]
+}
+
+torch::Tensor Qwen2VLModel::attentionMask4d(const torch::Tensor &attentionMask, std::int64_t queryLen, std::int64_t pastLen) const
+{
+    // Additive mask [B, 1, Q, K]: 0 where allowed, the dtype's lowest value elsewhere (not -inf,
+    // so fully masked padding rows stay finite, as in the reference).
+    const std::int64_t K = pastLen + queryLen;
+    const double lowest = m_dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest()
+                                                     : (m_dtype == torch::kBFloat16 ? -3.3895313892515355e38 : -65504.0);
+    auto opts = torch::TensorOptions().device(m_device);
+    auto q = torch::arange(pastLen, K, opts.dtype(torch::kInt64)).unsqueeze(1);
+    auto k = torch::arange(0, K, opts.dtype(torch::kInt64)).unsqueeze(0);
+    auto allowed = (k <= q).unsqueeze(0).unsqueeze(0); // [1, 1, Q, K]
+    allowed = allowed & attentionMask.to(m_device).narrow(1, 0, K).to(torch::kBool).unsqueeze(1).unsqueeze(1);
+    return torch::zeros(allowed.sizes(), opts.dtype(m_dtype)).masked_fill(allowed.logical_not(), lowest);
+}
+
+torch::Tensor Qwen2VLModel::textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
+                                       KVCache *cache, std::vector<torch::Tensor> *hidden) const
+{
+    const std::int64_t B = x.size(0), L = x.size(1), Hq = m_config.numHeads, Hkv = m_config.numKvHeads, hd = m_config.headDim();
+    const double eps = m_config.rmsNormEps;
+    for (int i = 0; i < m_config.numLayers; ++i) {
+        const std::string pre = "model.layers." + std::to_string(i) + ".";
+        auto h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
+        auto q = dense(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).view({B, L, Hq, hd}).transpose(1, 2);
+        auto k = dense(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).view({B, L, Hkv, hd}).transpose(1, 2);
+        auto v = dense(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).view({B, L, Hkv, hd}).transpose(1, 2);
+        q = q * cos + rotateHalf(q) * sin;
+        k = k * cos + rotateHalf(k) * sin;
+        if (cache) {
+            auto &kc = cache->keys[static_cast<std::size_t>(i)];
+            auto &vc = cache->values[static_cast<std::size_t>(i)];
+            kc.narrow(2, cache->length, L).copy_(k);
+            vc.narrow(2, cache->length, L).copy_(v);
+            k = kc.narrow(2, 0, cache->length + L);
+            v = vc.narrow(2, 0, cache->length + L);
+        }
+        const std::int64_t rep = Hq / Hkv;
+        if (rep > 1) {
+            k = k.repeat_interleave(rep, 1);
+            v = v.repeat_interleave(rep, 1);
+        }
+        auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd)) + mask;
+        auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
+        auto a = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, Hq * hd});
+        x = x + dense(a, p(pre + "self_attn.o_proj.weight"));
+        h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
+        auto g = dense(h, p(pre + "mlp.gate_proj.weight"));
+        auto u = dense(h, p(pre + "mlp.up_proj.weight"));
+        x = x + dense(torch::silu(g) * u, p(pre + "mlp.down_proj.weight"));
+        if (hidden && i + 1 < m_config.numLayers)
+            hidden->push_back(x);
+    }
+    if (cache)
+        cache->length += L;
+    x = rmsNorm(x, p("model.norm.weight"), eps);
+    if (hidden)
+        hidden->push_back(x);
+    return x;
+}
+
+KVCache Qwen2VLModel::makeCache(std::int64_t batch, std::int64_t capacity) const
+{
+    KVCache c;
+    c.capacity = capacity;
+    auto opts = torch::TensorOptions().device(m_device).dtype(m_dtype);
+    for (int i = 0; i < m_config.numLayers; ++i) {
+        c.keys.push_back(torch::empty({batch, m_config.numKvHeads, capacity, m_config.headDim()}, opts));
+        c.values.push_back(torch::empty({batch, m_config.numKvHeads, capacity, m_config.headDim()}, opts));
+    }
+    return c;
+}
+
+ForwardOutput Qwen2VLModel::forward(const torch::Tensor &inputIdsIn, const torch::Tensor &attentionMaskIn, const VisionInput *images,
+                                    const VisionInput *videos, KVCache *cache, bool wantHiddenStates) const
+{
+    const auto inputIds = inputIdsIn.to(m_device, torch::kInt64);
+    const std::int64_t B = inputIds.size(0), L = inputIds.size(1);
+    const auto attentionMask = attentionMaskIn.defined() ? attentionMaskIn.to(m_device, torch::kInt64) : torch::ones({B, L}, torch::TensorOptions().dtype(torch::kInt64).device(m_device));
+    auto x = torch::embedding(p("model.embed_tokens.weight"), inputIds);
+    // Vision rows replace the placeholder tokens in order of appearance (row-major over the batch).
+    auto scatter = [&](const VisionInput *in, std::int64_t tokenId, const char *what) {
+        if (!in || !in->pixelValues.defined())
+            return;
+        auto rows = encodeVision(*in).to(m_dtype);
+        auto where = (inputIds == tokenId);
+        const std::int64_t count = where.sum().item<std::int64_t>();
+        if (count != rows.size(0))
+            throw Error(QStringLiteral("%1 placeholder tokens (%2) do not match the %3 features (%4)").arg(QLatin1String(what)).arg(count).arg(QLatin1String(what)).arg(rows.size(0)));
+        x = x.masked_scatter(where.unsqueeze(-1).expand_as(x), rows);
+    };
+    scatter(images, m_config.imageTokenId, "image");
+    scatter(videos, m_config.videoTokenId, "video");
+
+    const RopeIndex rope = ropeIndex(inputIds, images ? images->grids : std::vector<std::array<std::int64_t, 3>>{},
+                                     videos ? videos->grids : std::vector<std::array<std::int64_t, 3>>{}, attentionMask);
+    const std::int64_t past = cache ? cache->length : 0;
+    if (cache) {
+        if (past + L > cache->capacity)
+            throw Error(QStringLiteral("KV cache capacity %1 exceeded").arg(cache->capacity));
+        cache->ropeDeltas = rope.ropeDeltas;
+    }
+    const auto [cos, sin] = ropeCosSin(rope.positionIds);
+    const auto mask = attentionMask4d(attentionMask, L, past);
+    ForwardOutput out;
+    std::vector<torch::Tensor> hidden;
+    if (wantHiddenStates)
+        hidden.push_back(x);
+    x = textLayers(x, cos, sin, mask, cache, wantHiddenStates ? &hidden : nullptr);
+    out.logits = torch::matmul(x, p("lm_head.weight").t()).to(torch::kFloat32);
+    out.hiddenStates = std::move(hidden);
+    return out;
+}
+
+torch::Tensor Qwen2VLModel::decodeStep(const torch::Tensor &tokens, const torch::Tensor &attentionMask, KVCache &cache) const
+{
+    const std::int64_t B = tokens.size(0), L = tokens.size(1);
+    if (cache.length + L > cache.capacity)
+        throw Error(QStringLiteral("KV cache capacity %1 exceeded").arg(cache.capacity));
+    auto x = torch::embedding(p("model.embed_tokens.weight"), tokens.to(m_device, torch::kInt64));
+    // Position = cache position + rope delta, on all three axes.
+    auto steps = torch::arange(cache.length, cache.length + L, torch::kInt64).unsqueeze(0).expand({B, L});
+    auto pos = (steps + cache.ropeDeltas.to(torch::kCPU)).unsqueeze(0).expand({3, B, L});
+    const auto [cos, sin] = ropeCosSin(pos);
+    const auto mask = attentionMask4d(attentionMask, L, cache.length);
+    x = textLayers(x, cos, sin, mask, &cache, nullptr);
+    return torch::matmul(x, p("lm_head.weight").t()).to(torch::kFloat32);
+}
+
+torch::Tensor Qwen2VLModel::causalLmLoss(const torch::Tensor &logits, const torch::Tensor &labels)
+{
+    const auto V = logits.size(-1);
+    auto shiftedLogits = logits.narrow(1, 0, logits.size(1) - 1).to(torch::kFloat32).reshape({-1, V});
+    auto shiftedLabels = labels.to(logits.device(), torch::kInt64).narrow(1, 1, labels.size(1) - 1).reshape({-1});
+    return F::cross_entropy(shiftedLogits, shiftedLabels, F::CrossEntropyFuncOptions().ignore_index(-100));
+}
+
+void Qwen2VLModel::save(const QString &dir) const
+{
+    std::vector<torch::Tensor> keep;
+    std::vector<TensorToWrite> out;
+    for (const auto &[name, t] : m_params) {
+        auto c = t.detach().to(torch::kCPU).contiguous();
+        keep.push_back(c);
+        DType d = DType::F32;
+        if (c.scalar_type() == torch::kBFloat16)
+            d = DType::BF16;
+        else if (c.scalar_type() == torch::kFloat16)
+            d = DType::F16;
+        out.push_back({QString::fromStdString(name), d, c.sizes().vec(), c.data_ptr()});
+    }
+    writeSafetensors(QDir(dir).filePath(QStringLiteral("model.safetensors")), out, {{QStringLiteral("format"), QStringLiteral("pt")}});
+}
+
+} // namespace mpa::vlm

@@ -1,0 +1,111 @@
+#pragma once
+// Qwen2-VL in libtorch (vision tower, patch merger, language model with M-RoPE, KV cache).
+// INTERNAL header: it includes torch, so only torch translation units (and tests that link
+// torch) may include it; everything else uses vlm/vlm_model.h.
+//
+// Parameters are kept in one map under the checkpoint's own names ("visual.blocks.0.attn.qkv.
+// weight", "model.layers.3.mlp.up_proj.weight", "lm_head.weight"), so loading, saving and
+// optimizer state are all by name, and the forward pass below reads them directly.
+#include "vlm/model_config.h"
+
+#include <torch/torch.h>
+
+#include <QString>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpa::vlm {
+
+class Checkpoint;
+
+struct VisionInput
+{
+    torch::Tensor pixelValues;                    // [rows, 1176] float
+    std::vector<std::array<std::int64_t, 3>> grids; // per image/video (t, h, w)
+};
+
+// Per-layer keys/values, pre-allocated for `capacity` positions and filled in place (a fresh
+// allocation per step costs more than the step itself on CPU).
+struct KVCache
+{
+    std::vector<torch::Tensor> keys, values; // [B, Hkv, capacity, hd]
+    std::int64_t length = 0;
+    std::int64_t capacity = 0;
+    torch::Tensor ropeDeltas; // [B, 1] int64, from the prefill
+};
+
+struct ForwardOutput
+{
+    torch::Tensor logits;                     // [B, L, V] float32
+    std::vector<torch::Tensor> hiddenStates;  // when requested: embeddings, each layer, final norm
+};
+
+struct RopeIndex
+{
+    torch::Tensor positionIds; // [3, B, L] int64
+    torch::Tensor ropeDeltas;  // [B, 1] int64
+};
+
+class Qwen2VLModel
+{
+public:
+    // Loads every tensor by name; missing, unexpected and mis-shaped tensors are reported all
+    // at once with expected and actual shapes.
+    Qwen2VLModel(const Qwen2VLConfig &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype);
+    // Randomly initialised model of the given configuration (benchmarks, tests).
+    Qwen2VLModel(const Qwen2VLConfig &config, torch::Device device, torch::ScalarType dtype, std::uint64_t seed);
+
+    const Qwen2VLConfig &config() const { return m_config; }
+    torch::Device device() const { return m_device; }
+    torch::ScalarType dtype() const { return m_dtype; }
+
+    // Vision tower + merger: one row per merged 2x2 window, [rows/4, hidden].
+    torch::Tensor encodeVision(const VisionInput &input) const;
+
+    // M-RoPE positions (get_rope_index) for a batch; attentionMask may be undefined (all ones).
+    RopeIndex ropeIndex(const torch::Tensor &inputIds, const std::vector<std::array<std::int64_t, 3>> &imageGrids,
+                        const std::vector<std::array<std::int64_t, 3>> &videoGrids, const torch::Tensor &attentionMask) const;
+
+    // Full forward over a prompt (training, prefill). With a cache, keys/values are stored.
+    ForwardOutput forward(const torch::Tensor &inputIds, const torch::Tensor &attentionMask, const VisionInput *images,
+                          const VisionInput *videos, KVCache *cache = nullptr, bool wantHiddenStates = false) const;
+    // One decode step for the last generated tokens [B, 1]; attentionMask covers cache + new.
+    torch::Tensor decodeStep(const torch::Tensor &tokens, const torch::Tensor &attentionMask, KVCache &cache) const;
+
+    KVCache makeCache(std::int64_t batch, std::int64_t capacity) const;
+
+    // Causal LM loss: logits[:, :-1] predict labels[:, 1:], -100 ignored, mean in float32.
+    static torch::Tensor causalLmLoss(const torch::Tensor &logits, const torch::Tensor &labels);
+
+    std::map<std::string, torch::Tensor> &parameters() { return m_params; }
+    const std::map<std::string, torch::Tensor> &parameters() const { return m_params; }
+    // Expected name -> shape of every parameter of this configuration.
+    static std::map<std::string, std::vector<std::int64_t>> expectedShapes(const Qwen2VLConfig &config);
+    // Writes the parameters (lm_head omitted when tied) as model.safetensors into `dir`.
+    void save(const QString &dir) const;
+
+private:
+    const torch::Tensor &p(const std::string &name) const;
+    torch::Tensor textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
+                             KVCache *cache, std::vector<torch::Tensor> *hidden) const;
+    std::pair<torch::Tensor, torch::Tensor> ropeCosSin(const torch::Tensor &positionIds) const;
+    torch::Tensor attentionMask4d(const torch::Tensor &attentionMask, std::int64_t queryLen, std::int64_t pastLen) const;
+
+    Qwen2VLConfig m_config;
+    torch::Device m_device;
+    torch::ScalarType m_dtype;
+    std::map<std::string, torch::Tensor> m_params;
+};
+
+// Maps "cpu", "cuda", "cuda:1" and "f32"/"bf16"/"f16" to torch values; CUDA requested in a
+// CPU-only build (or without a GPU) is a clear error.
+torch::Device parseDevice(const QString &text);
+torch::ScalarType parseDtype(const QString &text);
+
+// Copies a stored tensor (any safetensors dtype) into a torch tensor on device/dtype.
+torch::Tensor tensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name);
+class SafetensorsFile;
+torch::Tensor tensorFromFile(const SafetensorsFile &file, const QString &name);
+
+} // namespace mpa::vlm

@@ -1,0 +1,235 @@
+// The native Qwen2-VL against transformers' golden tensors (fixtures/qwen2vl-tiny), with the
+// README's tolerances: positions, vision embeddings, hidden states and logits for the image,
+// text-only, video and left-padded batch cases; greedy generation; loss, gradients and one
+// AdamW step. The fixture folder is an argument, so any folder of the same format is checked.
+#include "test_support.h"
+#include "util/error.h"
+#include "vlm/generation.h"
+#include "vlm/image_processor.h"
+#include "vlm/qwen2vl_model.h"
+#include "vlm/safetensors.h"
+
+#include <QtTest>
+
+using namespace mpa;
+using namespace mpa::vlm;
+
+namespace {
+QString g_folder;
+
+// max |a - b| / max |ref| over the selected elements.
+double relativeError(const torch::Tensor &actual, const torch::Tensor &ref, const torch::Tensor &select = {})
+{
+    auto a = actual.to(torch::kFloat64), r = ref.to(torch::kFloat64);
+    auto diff = (a - r).abs();
+    if (select.defined()) {
+        diff = diff.masked_select(select);
+        r = r.masked_select(select);
+    }
+    return diff.max().item<double>() / r.abs().max().item<double>();
+}
+
+std::vector<std::array<std::int64_t, 3>> grids(const torch::Tensor &t)
+{
+    std::vector<std::array<std::int64_t, 3>> out;
+    auto c = t.to(torch::kInt64).contiguous();
+    for (std::int64_t i = 0; i < c.size(0); ++i)
+        out.push_back({c[i][0].item<std::int64_t>(), c[i][1].item<std::int64_t>(), c[i][2].item<std::int64_t>()});
+    return out;
+}
+} // namespace
+
+class TestQwen2VLGolden : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void singleImageForward();
+    void textOnlyForward();
+    void videoForward();
+    void leftPaddedBatchForward();
+    void greedyGeneration();
+    void batchedGreedyGeneration();
+    void lossGradientsAndAdamW();
+    void missingAndMisshapedWeightsAreReportedTogether();
+
+private:
+    torch::Tensor g(const char *name) const { return tensorFromFile(*m_golden, QString::fromLatin1(name)); }
+    std::shared_ptr<const SafetensorsFile> m_golden;
+    std::unique_ptr<Qwen2VLModel> m_model;
+};
+
+void TestQwen2VLGolden::initTestCase()
+{
+    if (g_folder.isEmpty()) {
+        if (test::fixturesDir().isEmpty())
+            QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass a qwen2vl fixture folder)");
+        g_folder = test::fixture(QStringLiteral("qwen2vl-tiny"));
+    }
+    m_golden = SafetensorsFile::open(g_folder + QStringLiteral("/golden.safetensors"));
+    const Qwen2VLConfig config = Qwen2VLConfig::load(g_folder);
+    m_model = std::make_unique<Qwen2VLModel>(config, Checkpoint::openFolder(g_folder), torch::kCPU, torch::kFloat32);
+}
+
+void TestQwen2VLGolden::singleImageForward()
+{
+    torch::NoGradGuard noGrad;
+    VisionInput images{g("pixel_values"), grids(g("image_grid_thw"))};
+    const RopeIndex rope = m_model->ropeIndex(g("input_ids"), images.grids, {}, g("attention_mask"));
+    QVERIFY(torch::equal(rope.positionIds, g("position_ids")));
+    QVERIFY(torch::equal(rope.ropeDeltas, g("rope_deltas")));
+    const double vision = relativeError(m_model->encodeVision(images), g("vision_embeds"));
+    const ForwardOutput out = m_model->forward(g("input_ids"), g("attention_mask"), &images, nullptr, nullptr, true);
+    QCOMPARE(out.hiddenStates.size(), 3u);
+    double hidden = 0;
+    for (int i = 0; i < 3; ++i)
+        hidden = std::max(hidden, relativeError(out.hiddenStates[static_cast<std::size_t>(i)], g(qPrintable(QStringLiteral("hidden_states.%1").arg(i)))));
+    const double logits = relativeError(out.logits, g("logits"));
+    qInfo("single image: vision %.2e, hidden %.2e, logits %.2e (tolerance 1e-4)", vision, hidden, logits);
+    QVERIFY(vision <= 1e-4);
+    QVERIFY(hidden <= 1e-4);
+    QVERIFY(logits <= 1e-4);
+}
+
+void TestQwen2VLGolden::textOnlyForward()
+{
+    torch::NoGradGuard noGrad;
+    const ForwardOutput out = m_model->forward(g("text_only.input_ids"), {}, nullptr, nullptr);
+    const double e = relativeError(out.logits, g("text_only.logits"));
+    qInfo("text only: logits %.2e", e);
+    QVERIFY(e <= 1e-4);
+}
+
+void TestQwen2VLGolden::videoForward()
+{
+    torch::NoGradGuard noGrad;
+    VisionInput video{g("video.pixel_values_videos"), grids(g("video.video_grid_thw"))};
+    const RopeIndex rope = m_model->ropeIndex(g("video.input_ids"), {}, video.grids, {});
+    QVERIFY(torch::equal(rope.positionIds, g("video.position_ids")));
+    QVERIFY(torch::equal(rope.ropeDeltas, g("video.rope_deltas")));
+    const double e = relativeError(m_model->forward(g("video.input_ids"), {}, nullptr, &video).logits, g("video.logits"));
+    qInfo("video: logits %.2e", e);
+    QVERIFY(e <= 1e-4);
+}
+
+void TestQwen2VLGolden::leftPaddedBatchForward()
+{
+    torch::NoGradGuard noGrad;
+    VisionInput images{g("batch.pixel_values"), grids(g("batch.image_grid_thw"))};
+    const auto mask = g("batch.attention_mask");
+    const RopeIndex rope = m_model->ropeIndex(g("batch.input_ids"), images.grids, {}, mask);
+    QVERIFY(torch::equal(rope.positionIds, g("batch.position_ids")));
+    QVERIFY(torch::equal(rope.ropeDeltas, g("batch.rope_deltas")));
+    const auto logits = m_model->forward(g("batch.input_ids"), mask, &images, nullptr).logits;
+    const auto valid = (mask == 1).unsqueeze(-1).expand_as(logits);
+    const double e = relativeError(logits, g("batch.logits"), valid);
+    qInfo("batch: logits %.2e (valid rows)", e);
+    QVERIFY(e <= 1e-4);
+}
+
+void TestQwen2VLGolden::greedyGeneration()
+{
+    VisionInput images{g("pixel_values"), grids(g("image_grid_thw"))};
+    GenerationConfig options;
+    options.maxNewTokens = 8;
+    options.eosTokenIds = {}; // the reference generated exactly 8 tokens
+    options.padTokenId = 1011;
+    const GenerationOutput out = generate(*m_model, g("input_ids"), g("attention_mask"), &images, options);
+    const auto expected = g("generated_ids");
+    QVERIFY2(torch::equal(out.sequences, expected), qPrintable(QStringLiteral("got %1").arg(QString::fromStdString(torch::str(out.sequences)))));
+    QCOMPARE(out.tokenLogprobs.size(0), 1);
+    QVERIFY((out.tokenLogprobs <= 0).all().item<bool>());
+}
+
+void TestQwen2VLGolden::batchedGreedyGeneration()
+{
+    VisionInput images{g("batch.pixel_values"), grids(g("batch.image_grid_thw"))};
+    GenerationConfig options;
+    options.maxNewTokens = 8;
+    options.eosTokenIds = {};
+    options.padTokenId = 1011;
+    const GenerationOutput out = generate(*m_model, g("batch.input_ids"), g("batch.attention_mask"), &images, options);
+    QVERIFY2(torch::equal(out.sequences, g("batch.generated_ids")), qPrintable(QString::fromStdString(torch::str(out.sequences))));
+}
+
+void TestQwen2VLGolden::lossGradientsAndAdamW()
+{
+    // A fresh copy of the model so the step does not disturb the other cases.
+    Qwen2VLModel model(Qwen2VLConfig::load(g_folder), Checkpoint::openFolder(g_folder), torch::kCPU, torch::kFloat32);
+    std::vector<torch::Tensor> params;
+    for (auto &[name, t] : model.parameters()) {
+        t.set_requires_grad(true);
+        params.push_back(t);
+    }
+    VisionInput images{g("pixel_values"), grids(g("image_grid_thw"))};
+    auto logits = model.forward(g("train.input_ids"), {}, &images, nullptr).logits;
+    auto loss = Qwen2VLModel::causalLmLoss(logits, g("train.labels"));
+    const double refLoss = g("train.loss").item<double>();
+    qInfo("loss %.7f vs %.7f", loss.item<double>(), refLoss);
+    QVERIFY(std::abs(loss.item<double>() - refLoss) <= 1e-5 * std::max(1.0, std::abs(refLoss)));
+    loss.backward();
+    for (const char *name : {"lm_head.weight", "model.norm.weight", "visual.merger.mlp.0.weight", "visual.patch_embed.proj.weight"}) {
+        const double e = relativeError(model.parameters().at(name).grad(), g(qPrintable(QStringLiteral("grad.") + QLatin1String(name))));
+        qInfo("grad %s: %.2e", name, e);
+        QVERIFY(e <= 1e-4);
+    }
+    torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-3).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.01));
+    optimizer.step();
+    for (const char *name : {"lm_head.weight", "model.norm.weight"}) {
+        auto after = model.parameters().at(name).detach();
+        auto ref = g(qPrintable(QStringLiteral("after_adamw.") + QLatin1String(name)));
+        auto grad = g(qPrintable(QStringLiteral("grad.") + QLatin1String(name))).abs();
+        auto diff = (after - ref).abs();
+        const double big = diff.masked_select(grad >= 1e-5).max().item<double>();
+        const double small = (grad < 1e-5).any().item<bool>() ? diff.masked_select(grad < 1e-5).max().item<double>() : 0.0;
+        qInfo("after AdamW %s: %.2e where |g| >= 1e-5, %.2e elsewhere", name, big, small);
+        QVERIFY(big <= 1e-6);
+        QVERIFY(small <= 2e-3);
+    }
+    torch::NoGradGuard noGrad;
+    auto after = Qwen2VLModel::causalLmLoss(model.forward(g("train.input_ids"), {}, &images, nullptr).logits, g("train.labels"));
+    const double ref = g("train.loss_after_adamw").item<double>();
+    QVERIFY(std::abs(after.item<double>() - ref) <= 1e-4 * std::max(1.0, std::abs(ref)));
+}
+
+void TestQwen2VLGolden::missingAndMisshapedWeightsAreReportedTogether()
+{
+    // A checkpoint with one tensor dropped, one reshaped and one extra: one error lists all three.
+    QTemporaryDir tmp;
+    std::vector<torch::Tensor> keep;
+    std::vector<TensorToWrite> tensors;
+    for (const auto &[name, t] : m_model->parameters()) {
+        if (name == "model.norm.weight")
+            continue;
+        auto c = name == "lm_head.weight" ? t.narrow(0, 0, 1000).contiguous() : t.contiguous();
+        keep.push_back(c);
+        tensors.push_back({QString::fromStdString(name), DType::F32, c.sizes().vec(), c.data_ptr()});
+    }
+    auto extra = torch::zeros({3});
+    tensors.push_back({QStringLiteral("model.extra.weight"), DType::F32, {3}, extra.data_ptr()});
+    writeSafetensors(tmp.filePath(QStringLiteral("model.safetensors")), tensors);
+    try {
+        Qwen2VLModel(m_model->config(), Checkpoint::openFolder(tmp.path()), torch::kCPU, torch::kFloat32);
+        QFAIL("expected an error");
+    } catch (const Error &e) {
+        const QString m = e.message();
+        QVERIFY2(m.contains(QLatin1String("missing 1: model.norm.weight [64]")), qPrintable(m));
+        QVERIFY2(m.contains(QLatin1String("lm_head.weight expected [1024, 64], found [1000, 64]")), qPrintable(m));
+        QVERIFY2(m.contains(QLatin1String("unexpected 1: model.extra.weight")), qPrintable(m));
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    // Usage: test_qwen2vl_golden [FIXTURE_FOLDER] [Qt Test options]
+    std::vector<char *> args(argv, argv + argc);
+    if (argc > 1 && argv[1][0] != '-') {
+        g_folder = QString::fromLocal8Bit(argv[1]);
+        args.erase(args.begin() + 1);
+    }
+    QCoreApplication app(argc, argv);
+    TestQwen2VLGolden test;
+    return QTest::qExec(&test, static_cast<int>(args.size()), args.data());
+}
+
+#include "test_qwen2vl_golden.moc"
