@@ -1,5 +1,8 @@
 #include "cli_commands.h"
 
+#include "cli_common.h"
+#include "cli_model_commands.h"
+
 #include "backends/torch_runtime.h"
 #include "datasets/exporter.h"
 #include "datasets/importer.h"
@@ -22,22 +25,6 @@ namespace mpa::cli {
 
 namespace {
 
-QTextStream &out()
-{
-    static QTextStream s(stdout);
-    return s;
-}
-QTextStream &err()
-{
-    static QTextStream s(stderr);
-    return s;
-}
-
-struct UsageError
-{
-    QString message;
-};
-
 const char *kOverview = R"(usage: mpa <command> [options]
 
 MPA Studio's command line: workspaces, datasets and metrics of the Model Parity Aligner.
@@ -52,81 +39,15 @@ commands:
   score --metric METRIC PREDICTIONS [ANNOTATIONS]
                                METRIC: vqa anls relaxed mpa (no workspace or model needed)
   stats WS                     counts of images, samples by outcome and review, runs
+  inspect-model DIR            architecture, parameters, dtype, memory, files of a model folder
+  tokenize --tokenizer DIR|FILE [--decode] [--skip-special]
+                               JSON lines on stdin ({"text"} or {"ids"}) -> {"text","ids"} lines
+  generate --model DIR --image FILE --prompt TEXT
+                               answer one question about an image with the native runtime
   version                      versions of MPA Studio and libtorch, CUDA availability
 
 Run `mpa <command> --help` for a command's options.
 )";
-
-// A progress line on stderr: rewritten in place on a terminal, every 10% otherwise.
-ProgressFn stderrProgress()
-{
-    const bool tty = isatty(fileno(stderr));
-    auto lastDecile = std::make_shared<qint64>(-1);
-    auto lastWhat = std::make_shared<QString>();
-    auto timer = std::make_shared<QElapsedTimer>();
-    timer->start();
-    return [tty, lastDecile, lastWhat, timer](qint64 done, qint64 total, const QString &what) {
-        if (total <= 0)
-            return true;
-        if (what != *lastWhat) {
-            *lastWhat = what;
-            *lastDecile = -1;
-        }
-        const qint64 decile = done * 10 / total;
-        if (tty) {
-            err() << QStringLiteral("\r%1: %2/%3").arg(what).arg(done).arg(total);
-            if (done == total)
-                err() << '\n';
-            err().flush();
-        } else if (decile != *lastDecile) {
-            *lastDecile = decile;
-            err() << QStringLiteral("%1: %2/%3 (%4 s)\n").arg(what).arg(done).arg(total).arg(timer->elapsed() / 1000.0, 0, 'f', 1);
-            err().flush();
-        }
-        return true;
-    };
-}
-
-// Read-only commands open read-write when they may (so an older workspace is migrated
-// rather than refused) and fall back to read-only on a write-protected workspace.
-store::Workspace openForReading(const QString &path)
-{
-    try {
-        return store::Workspace::open(path);
-    } catch (const Error &e) {
-        if (!e.message().contains(QLatin1String("read-only")))
-            throw;
-        return store::Workspace::open(path, store::OpenMode::ReadOnly);
-    }
-}
-
-// Parses `args` (the command's arguments, command name first) with `parser`; handles --help.
-bool parse(QCommandLineParser &parser, const QStringList &args, const QString &synopsis, const QString &description)
-{
-    parser.setApplicationDescription(description);
-    parser.addHelpOption();
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    if (!parser.parse(args))
-        throw UsageError{parser.errorText()};
-    if (parser.isSet(QStringLiteral("help"))) {
-        out() << "usage: mpa " << synopsis << "\n\n" << description << "\n\n";
-        QString help = parser.helpText();
-        // Drop Qt's own "Usage:" line; ours is above.
-        help = help.section(QLatin1Char('\n'), 1);
-        out() << help;
-        out().flush();
-        return false;
-    }
-    return true;
-}
-
-QStringList requirePositional(const QCommandLineParser &parser, int min, int max, const QString &synopsis)
-{
-    const QStringList p = parser.positionalArguments();
-    if (p.size() < min || p.size() > max)
-        throw UsageError{QStringLiteral("expected: mpa %1").arg(synopsis)};
-    return p;
-}
 
 int cmdInit(const QStringList &args)
 {
@@ -305,6 +226,9 @@ int run(const QStringList &arguments)
         {QStringLiteral("export"), cmdExport},
         {QStringLiteral("score"), cmdScore},
         {QStringLiteral("stats"), cmdStats},
+        {QStringLiteral("inspect-model"), cmdInspectModel},
+        {QStringLiteral("tokenize"), cmdTokenize},
+        {QStringLiteral("generate"), cmdGenerate},
         {QStringLiteral("version"), [](const QStringList &) { return cmdVersion(); }},
         {QStringLiteral("--version"), [](const QStringList &) { return cmdVersion(); }},
     };

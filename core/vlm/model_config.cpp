@@ -168,6 +168,46 @@ std::int64_t Qwen2VLConfig::parameterCount() const
     return text + patch + vision.depth * block + merger;
 }
 
+QJsonObject Qwen2VLConfig::toJson() const
+{
+    QJsonArray eos;
+    for (auto id : eosTokenIds)
+        eos.append(static_cast<qint64>(id));
+    QJsonObject o{
+        {QStringLiteral("architectures"), QJsonArray{QStringLiteral("Qwen2VLForConditionalGeneration")}},
+        {QStringLiteral("model_type"), QStringLiteral("qwen2_vl")},
+        {QStringLiteral("vocab_size"), vocabSize},
+        {QStringLiteral("hidden_size"), hiddenSize},
+        {QStringLiteral("intermediate_size"), intermediateSize},
+        {QStringLiteral("num_hidden_layers"), numLayers},
+        {QStringLiteral("num_attention_heads"), numHeads},
+        {QStringLiteral("num_key_value_heads"), numKvHeads},
+        {QStringLiteral("rms_norm_eps"), rmsNormEps},
+        {QStringLiteral("rope_theta"), ropeTheta},
+        {QStringLiteral("rope_scaling"), QJsonObject{{QStringLiteral("type"), QStringLiteral("mrope")},
+                                                     {QStringLiteral("mrope_section"), QJsonArray{mropeSection[0], mropeSection[1], mropeSection[2]}}}},
+        {QStringLiteral("tie_word_embeddings"), tieWordEmbeddings},
+        {QStringLiteral("hidden_act"), hiddenAct},
+        {QStringLiteral("torch_dtype"), torchDtype},
+        {QStringLiteral("image_token_id"), static_cast<qint64>(imageTokenId)},
+        {QStringLiteral("video_token_id"), static_cast<qint64>(videoTokenId)},
+        {QStringLiteral("vision_start_token_id"), static_cast<qint64>(visionStartTokenId)},
+        {QStringLiteral("vision_end_token_id"), static_cast<qint64>(visionEndTokenId)},
+        {QStringLiteral("eos_token_id"), eos.size() == 1 ? eos.first() : QJsonValue(eos)},
+        {QStringLiteral("use_sliding_window"), false},
+        {QStringLiteral("vision_config"), QJsonObject{
+            {QStringLiteral("depth"), vision.depth}, {QStringLiteral("embed_dim"), vision.embedDim},
+            {QStringLiteral("num_heads"), vision.numHeads}, {QStringLiteral("mlp_ratio"), vision.mlpRatio},
+            {QStringLiteral("in_channels"), vision.inChannels}, {QStringLiteral("patch_size"), vision.patchSize},
+            {QStringLiteral("temporal_patch_size"), vision.temporalPatchSize}, {QStringLiteral("spatial_merge_size"), vision.spatialMergeSize},
+            {QStringLiteral("hidden_size"), vision.hiddenSize}, {QStringLiteral("hidden_act"), vision.hiddenAct},
+            {QStringLiteral("model_type"), QStringLiteral("qwen2_vl")}}},
+    };
+    if (bosTokenId)
+        o.insert(QStringLiteral("bos_token_id"), static_cast<qint64>(*bosTokenId));
+    return o;
+}
+
 GenerationConfig GenerationConfig::load(const QString &dir, const Qwen2VLConfig &model)
 {
     GenerationConfig g;

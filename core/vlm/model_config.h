@@ -2,6 +2,7 @@
 // config.json / generation_config.json of a model folder, for the architectures MPA Studio
 // runs natively. The model-type registry: `supportedModelTypes()` lists them and loading any
 // other model_type is refused by name.
+#include <QJsonObject>
 #include <QString>
 #include <QStringList>
 #include <array>
@@ -56,6 +57,8 @@ struct Qwen2VLConfig
     // rope_parameters). Every missing required field or wrong type is a clear error.
     static Qwen2VLConfig load(const QString &dir);
     std::int64_t parameterCount() const;
+    // config.json in the original (flat) layout, readable by transformers and by load().
+    QJsonObject toJson() const;
 };
 
 struct GenerationConfig

@@ -1,0 +1,145 @@
+#include "cli_model_commands.h"
+
+#include "cli_common.h"
+#include "util/error.h"
+#include "vlm/tokenizer.h"
+#include "vlm/vlm_model.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace mpa::cli {
+
+int cmdInspectModel(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("inspect-model DIR");
+    if (!parse(parser, args, synopsis, QStringLiteral("Describe a Hugging Face model folder without loading it: architecture, "
+                                                      "parameter count, stored dtype, memory needed, files found and missing, "
+                                                      "and whether every weight's name and shape matches config.json.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const vlm::ModelInspection r = vlm::inspectModelFolder(p.first());
+    out() << r.toText();
+    return r.weightProblems.isEmpty() ? 0 : 1;
+}
+
+int cmdTokenize(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("tokenize --tokenizer DIR|FILE [--decode] [--skip-special] [--no-special]");
+    parser.addOptions({
+        {QStringLiteral("tokenizer"), QStringLiteral("tokenizer.json or a model folder holding it."), QStringLiteral("PATH")},
+        {QStringLiteral("decode"), QStringLiteral("Read {\"ids\": [...]} lines and decode them.")},
+        {QStringLiteral("skip-special"), QStringLiteral("With --decode: leave special tokens out of the text.")},
+        {QStringLiteral("no-special"), QStringLiteral("Encode special-token strings as plain text.")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Tokenize JSON lines from stdin: {\"text\": ...} -> {\"text\", \"ids\"}; with "
+                                                      "--decode, {\"ids\": [...]} -> {\"text\", \"ids\"}. One output line per input line.")))
+        return 0;
+    requirePositional(parser, 0, 0, synopsis);
+    if (!parser.isSet(QStringLiteral("tokenizer")))
+        throw UsageError{QStringLiteral("--tokenizer PATH is required")};
+    const auto tok = vlm::Tokenizer::load(parser.value(QStringLiteral("tokenizer")));
+    const bool decode = parser.isSet(QStringLiteral("decode"));
+    QFile in;
+    if (!in.open(stdin, QIODevice::ReadOnly))
+        throw Error(QStringLiteral("stdin: cannot read"));
+    qint64 lineNumber = 0;
+    while (!in.atEnd()) {
+        const QByteArray line = in.readLine();
+        ++lineNumber;
+        if (line.trimmed().isEmpty())
+            continue;
+        QJsonParseError e{};
+        const QJsonObject o = QJsonDocument::fromJson(line, &e).object();
+        if (e.error != QJsonParseError::NoError)
+            throw Error(QStringLiteral("stdin line %1: not a JSON object (%2)").arg(lineNumber).arg(e.errorString()));
+        QJsonObject result;
+        if (decode) {
+            if (!o.value(QStringLiteral("ids")).isArray())
+                throw Error(QStringLiteral("stdin line %1: expected {\"ids\": [...]}").arg(lineNumber));
+            std::vector<std::int32_t> ids;
+            for (const QJsonValue &v : o.value(QStringLiteral("ids")).toArray())
+                ids.push_back(static_cast<std::int32_t>(v.toInteger()));
+            result.insert(QStringLiteral("text"), tok->decode(ids, parser.isSet(QStringLiteral("skip-special"))));
+            result.insert(QStringLiteral("ids"), o.value(QStringLiteral("ids")));
+        } else {
+            if (!o.value(QStringLiteral("text")).isString())
+                throw Error(QStringLiteral("stdin line %1: expected {\"text\": \"...\"}").arg(lineNumber));
+            const QString text = o.value(QStringLiteral("text")).toString();
+            QJsonArray ids;
+            for (std::int32_t id : tok->encode(text, !parser.isSet(QStringLiteral("no-special"))))
+                ids.append(id);
+            result.insert(QStringLiteral("text"), text);
+            result.insert(QStringLiteral("ids"), ids);
+        }
+        out() << QString::fromUtf8(QJsonDocument(result).toJson(QJsonDocument::Compact)) << '\n';
+    }
+    return 0;
+}
+
+int cmdGenerate(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("generate --model DIR --image FILE --prompt TEXT [options]");
+    parser.addOptions({
+        {QStringLiteral("model"), QStringLiteral("Hugging Face model folder (Qwen2-VL)."), QStringLiteral("DIR")},
+        {QStringLiteral("image"), QStringLiteral("Image to ask about (repeat for several)."), QStringLiteral("FILE")},
+        {QStringLiteral("prompt"), QStringLiteral("The question."), QStringLiteral("TEXT")},
+        {QStringLiteral("max-new-tokens"), QStringLiteral("Longest answer (default 128, as MPA)."), QStringLiteral("N"), QStringLiteral("128")},
+        {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N."), QStringLiteral("DEVICE"), QStringLiteral("cpu")},
+        {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16."), QStringLiteral("DTYPE"), QStringLiteral("f32")},
+        {QStringLiteral("min-pixels"), QStringLiteral("Image budget (MPA: 100352 = 128*28*28)."), QStringLiteral("N")},
+        {QStringLiteral("max-pixels"), QStringLiteral("Image budget (MPA: 401408 = 512*28*28)."), QStringLiteral("N")},
+        {QStringLiteral("greedy"), QStringLiteral("Ignore generation_config.json's sampling settings.")},
+        {QStringLiteral("seed"), QStringLiteral("Sampling seed."), QStringLiteral("N"), QStringLiteral("0")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Answer a question about images with the native runtime; prints the answer, "
+                                                      "then tokens per second on stderr.")))
+        return 0;
+    requirePositional(parser, 0, 0, synopsis);
+    for (const char *required : {"model", "prompt"})
+        if (!parser.isSet(QLatin1String(required)))
+            throw UsageError{QStringLiteral("--%1 is required").arg(QLatin1String(required))};
+    vlm::ModelLoadOptions options;
+    options.device = parser.value(QStringLiteral("device"));
+    options.dtype = parser.value(QStringLiteral("dtype"));
+    if (parser.isSet(QStringLiteral("min-pixels")))
+        options.minPixels = parser.value(QStringLiteral("min-pixels")).toLongLong();
+    if (parser.isSet(QStringLiteral("max-pixels")))
+        options.maxPixels = parser.value(QStringLiteral("max-pixels")).toLongLong();
+    QElapsedTimer load;
+    load.start();
+    const auto model = vlm::VisionLanguageModel::load(parser.value(QStringLiteral("model")), options);
+    const double loadSeconds = load.nsecsElapsed() / 1e9;
+    vlm::VlmRequest request;
+    for (const QString &image : parser.values(QStringLiteral("image")))
+        request.images.push_back(vlm::loadRgbImage(image));
+    request.prompt = parser.value(QStringLiteral("prompt"));
+    vlm::GenerationConfig generation = model->generationConfig();
+    bool ok = false;
+    generation.maxNewTokens = parser.value(QStringLiteral("max-new-tokens")).toInt(&ok);
+    if (!ok || generation.maxNewTokens <= 0)
+        throw UsageError{QStringLiteral("--max-new-tokens must be a positive integer")};
+    generation.seed = parser.value(QStringLiteral("seed")).toULongLong();
+    if (parser.isSet(QStringLiteral("greedy")))
+        generation.doSample = false;
+    vlm::VlmTiming timing;
+    const auto answers = model->answer({request}, generation, {}, &timing);
+    out() << answers.front().text << '\n';
+    out().flush();
+    err() << QStringLiteral("%1 prompt tokens, %2 new tokens in %3 s (%4 tokens/s) on %5; load %6 s\n")
+                 .arg(answers.front().promptTokens)
+                 .arg(answers.front().ids.size())
+                 .arg(timing.decodeSeconds, 0, 'f', 2)
+                 .arg(answers.front().ids.size() / std::max(1e-9, timing.decodeSeconds), 0, 'f', 1)
+                 .arg(model->deviceName())
+                 .arg(loadSeconds, 0, 'f', 2);
+    return 0;
+}
+
+} // namespace mpa::cli

@@ -1,0 +1,285 @@
+#include "vlm/vlm_model.h"
+
+#include "backends/torch_runtime.h"
+#include "util/error.h"
+#include "util/json_file.h"
+#include "vlm/chat_template.h"
+#include "vlm/generation.h"
+#include "vlm/qwen2vl_model.h"
+#include "vlm/qwen2vl_weights.h"
+#include "vlm/tokenizer.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <set>
+
+namespace mpa::vlm {
+
+struct VisionLanguageModel::Impl
+{
+    Qwen2VLConfig config;
+    GenerationConfig generation;
+    ImageProcessorConfig imageConfig;
+    std::shared_ptr<const Tokenizer> tokenizer;
+    std::unique_ptr<ChatTemplate> chat;
+    std::unique_ptr<Qwen2VLModel> model;
+    std::int32_t imagePad = -1;
+};
+
+VisionLanguageModel::VisionLanguageModel()
+    : d(std::make_unique<Impl>())
+{
+}
+
+VisionLanguageModel::~VisionLanguageModel() = default;
+
+std::unique_ptr<VisionLanguageModel> VisionLanguageModel::load(const QString &dir, const ModelLoadOptions &options)
+{
+    backends::initialiseTorchThreads();
+    std::unique_ptr<VisionLanguageModel> m(new VisionLanguageModel);
+    Impl &d = *m->d;
+    d.config = Qwen2VLConfig::load(dir);
+    d.generation = GenerationConfig::load(dir, d.config);
+    d.imageConfig = QFileInfo::exists(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")))
+                        ? ImageProcessorConfig::load(dir)
+                        : ImageProcessorConfig{};
+    if (options.minPixels)
+        d.imageConfig.minPixels = *options.minPixels;
+    if (options.maxPixels)
+        d.imageConfig.maxPixels = *options.maxPixels;
+    d.tokenizer = Tokenizer::load(dir);
+    d.chat = std::make_unique<ChatTemplate>(ChatTemplate::fromModelFolder(dir, options.allowChatMLFallback));
+    d.imagePad = static_cast<std::int32_t>(d.config.imageTokenId);
+    if (d.tokenizer->tokenId(QStringLiteral("<|image_pad|>")) != d.imagePad)
+        throw Error(QStringLiteral("%1: the tokenizer's <|image_pad|> id differs from config.json's image_token_id %2").arg(dir).arg(d.imagePad));
+    const torch::Device device = parseDevice(options.device);
+    const torch::ScalarType dtype = parseDtype(options.dtype);
+    try {
+        d.model = std::make_unique<Qwen2VLModel>(d.config, Checkpoint::openFolder(dir), device, dtype);
+    } catch (const c10::Error &e) {
+        // Out of memory and device errors from torch, reported with the folder.
+        throw Error(QStringLiteral("%1: loading the weights failed: %2").arg(dir, QString::fromStdString(e.what_without_backtrace())));
+    }
+    return m;
+}
+
+const Qwen2VLConfig &VisionLanguageModel::config() const { return d->config; }
+const GenerationConfig &VisionLanguageModel::generationConfig() const { return d->generation; }
+const ImageProcessorConfig &VisionLanguageModel::imageConfig() const { return d->imageConfig; }
+std::shared_ptr<const Tokenizer> VisionLanguageModel::tokenizer() const { return d->tokenizer; }
+QString VisionLanguageModel::deviceName() const { return QString::fromStdString(d->model->device().str()); }
+
+std::vector<std::int32_t> VisionLanguageModel::promptIds(const VlmRequest &r, std::vector<std::array<std::int64_t, 3>> *gridsOut) const
+{
+    QList<ChatPart> parts;
+    std::vector<std::array<std::int64_t, 3>> grids;
+    for (const RgbImage &img : r.images) {
+        parts << ChatPart{ChatPart::Kind::Image, {}};
+        const auto [h, w] = smartResize(img.height, img.width, d->imageConfig);
+        grids.push_back({1, h / d->imageConfig.patchSize, w / d->imageConfig.patchSize});
+    }
+    parts << ChatPart{ChatPart::Kind::Text, r.prompt};
+    const QString text = d->chat->render({ChatMessage::withParts(QStringLiteral("user"), parts)});
+    const std::vector<std::int32_t> raw = d->tokenizer->encode(text);
+    // Each <|image_pad|> becomes t*h*w/merge^2 copies, one per merged vision feature.
+    std::vector<std::int32_t> ids;
+    std::size_t image = 0;
+    const int merge2 = d->imageConfig.mergeSize * d->imageConfig.mergeSize;
+    for (std::int32_t id : raw) {
+        if (id != d->imagePad) {
+            ids.push_back(id);
+            continue;
+        }
+        const auto &g = grids.at(image++);
+        ids.insert(ids.end(), static_cast<std::size_t>(g[0] * g[1] * g[2] / merge2), id);
+    }
+    if (gridsOut)
+        *gridsOut = grids;
+    return ids;
+}
+
+std::vector<VlmAnswer> VisionLanguageModel::answer(const std::vector<VlmRequest> &requests, const GenerationConfig &generation,
+                                                   const std::function<bool()> &cancelled, VlmTiming *timing) const
+{
+    if (requests.empty())
+        return {};
+    std::vector<std::vector<std::int32_t>> prompts;
+    std::vector<RgbImage> images;
+    std::size_t longest = 0;
+    for (const VlmRequest &r : requests) {
+        prompts.push_back(promptIds(r));
+        longest = std::max(longest, prompts.back().size());
+        images.insert(images.end(), r.images.begin(), r.images.end());
+    }
+    const auto B = static_cast<std::int64_t>(requests.size()), L = static_cast<std::int64_t>(longest);
+    const std::int64_t pad = generation.padTokenId.value_or(d->generation.padTokenId.value_or(
+        generation.eosTokenIds.empty() ? 0 : generation.eosTokenIds.front()));
+    auto ids = torch::full({B, L}, pad, torch::kInt64);
+    auto mask = torch::zeros({B, L}, torch::kInt64);
+    for (std::int64_t b = 0; b < B; ++b) {
+        const auto &pr = prompts[static_cast<std::size_t>(b)];
+        const std::int64_t offset = L - static_cast<std::int64_t>(pr.size()); // left padding
+        for (std::size_t i = 0; i < pr.size(); ++i) {
+            ids[b][offset + static_cast<std::int64_t>(i)] = pr[i];
+            mask[b][offset + static_cast<std::int64_t>(i)] = 1;
+        }
+    }
+    VisionInput vision;
+    if (!images.empty()) {
+        const PatchedPixels px = processImages(images, d->imageConfig);
+        vision.pixelValues = torch::from_blob(const_cast<float *>(px.values.data()), {px.rows, static_cast<std::int64_t>(d->imageConfig.rowSize())},
+                                              torch::kFloat32).clone();
+        vision.grids = px.grids;
+    }
+    GenerationConfig g = generation;
+    g.padTokenId = pad;
+    QElapsedTimer timer;
+    timer.start();
+    GenerationOutput out;
+    try {
+        out = generate(*d->model, ids, mask, images.empty() ? nullptr : &vision, g, cancelled);
+    } catch (const c10::Error &e) {
+        throw Error(QStringLiteral("generation failed: %1").arg(QString::fromStdString(e.what_without_backtrace())));
+    }
+    const double seconds = timer.nsecsElapsed() / 1e9;
+    std::vector<VlmAnswer> answers;
+    const std::set<std::int64_t> eos(g.eosTokenIds.begin(), g.eosTokenIds.end());
+    const auto seq = out.sequences.contiguous();
+    const auto lp = out.tokenLogprobs.contiguous();
+    for (std::int64_t b = 0; b < B; ++b) {
+        VlmAnswer a;
+        a.promptTokens = static_cast<std::int64_t>(prompts[static_cast<std::size_t>(b)].size());
+        std::vector<std::int32_t> textIds;
+        for (std::int64_t k = L; k < seq.size(1); ++k) {
+            const auto id = seq[b][k].item<std::int64_t>();
+            a.ids.push_back(static_cast<std::int32_t>(id));
+            a.logprobs.push_back(lp[b][k - L].item<float>());
+            if (eos.count(id)) {
+                a.finished = true;
+                break;
+            }
+            textIds.push_back(static_cast<std::int32_t>(id));
+        }
+        a.text = d->tokenizer->decode(textIds, true);
+        answers.push_back(std::move(a));
+    }
+    if (timing) {
+        timing->decodeSeconds = seconds;
+        timing->generatedTokens = B * (seq.size(1) - L);
+    }
+    return answers;
+}
+
+QString ModelInspection::toText() const
+{
+    QString out;
+    out += QStringLiteral("model folder: %1\n").arg(dir);
+    out += QStringLiteral("architecture: %1 (model_type %2)\n").arg(architecture, modelType);
+    out += QStringLiteral("parameters: %1 (%2 expected from config.json)\n").arg(parameters).arg(expectedParameters);
+    out += QStringLiteral("stored dtype: %1, %2 MB of weights\n").arg(storedDtypes.join(QStringLiteral(", "))).arg(weightBytes / 1e6, 0, 'f', 1);
+    out += QStringLiteral("memory to run: %1 MB in f32, %2 MB in bf16 (weights only; add the KV cache and activations)\n")
+               .arg(parameters * 4 / 1e6, 0, 'f', 1).arg(parameters * 2 / 1e6, 0, 'f', 1);
+    out += QStringLiteral("files found: %1\n").arg(filesFound.join(QStringLiteral(", ")));
+    out += QStringLiteral("files missing: %1\n").arg(filesMissing.isEmpty() ? QStringLiteral("none") : filesMissing.join(QStringLiteral(", ")));
+    out += QStringLiteral("chat template: %1\n").arg(chatTemplate);
+    out += QStringLiteral("weights: %1\n").arg(weightProblems.isEmpty() ? QStringLiteral("all names and shapes match") : weightProblems);
+    return out;
+}
+
+ModelInspection inspectModelFolder(const QString &dir)
+{
+    ModelInspection r;
+    r.dir = QDir(dir).absolutePath();
+    const QDir d(dir);
+    if (!d.exists())
+        throw Error(QStringLiteral("%1: model folder not found").arg(dir));
+    for (const char *f : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.json",
+                          "preprocessor_config.json", "model.safetensors", "model.safetensors.index.json"}) {
+        (QFileInfo::exists(d.filePath(QLatin1String(f))) ? r.filesFound : r.filesMissing) << QLatin1String(f);
+    }
+    // One of the two weight layouts is enough; only one of the template files is needed.
+    if (r.filesFound.contains(QStringLiteral("model.safetensors")) || r.filesFound.contains(QStringLiteral("model.safetensors.index.json"))) {
+        r.filesMissing.removeAll(QStringLiteral("model.safetensors"));
+        r.filesMissing.removeAll(QStringLiteral("model.safetensors.index.json"));
+    }
+    if (r.filesFound.contains(QStringLiteral("chat_template.json")) || r.filesFound.contains(QStringLiteral("tokenizer_config.json"))) {
+        r.filesMissing.removeAll(QStringLiteral("chat_template.json"));
+        r.filesMissing.removeAll(QStringLiteral("tokenizer_config.json"));
+    }
+    const Qwen2VLConfig config = Qwen2VLConfig::load(dir);
+    const QJsonObject raw = json::readFile(d.filePath(QStringLiteral("config.json"))).object();
+    r.architecture = raw.value(QStringLiteral("architectures")).toArray().first().toString(QStringLiteral("(unspecified)"));
+    r.modelType = config.modelType;
+    r.expectedParameters = config.parameterCount();
+    const Checkpoint checkpoint = Checkpoint::openFolder(dir);
+    std::set<QString> dtypes;
+    for (const QString &name : checkpoint.names()) {
+        const TensorInfo &info = *checkpoint.find(name)->info;
+        r.parameters += info.numel();
+        r.weightBytes += static_cast<std::int64_t>(info.end - info.begin);
+        dtypes.insert(dtypeName(info.dtype));
+    }
+    r.storedDtypes = QStringList(dtypes.begin(), dtypes.end());
+    const WeightReport weights = checkWeights(config, checkpoint);
+    r.weightProblems = weights.summary();
+    try {
+        const ChatTemplate t = ChatTemplate::fromModelFolder(dir);
+        r.chatTemplate = t.kind() == ChatTemplate::Kind::Qwen2VL ? QStringLiteral("Qwen2-VL-Instruct (rendered natively)") : QStringLiteral("ChatML");
+    } catch (const Error &e) {
+        r.chatTemplate = e.message();
+    }
+    return r;
+}
+
+void fillSpecialTokenIds(Qwen2VLConfig &config, const Tokenizer &tokenizer)
+{
+    auto id = [&](const char *token) {
+        const auto v = tokenizer.tokenId(QLatin1String(token));
+        if (!v)
+            throw Error(QStringLiteral("%1: has no %2 token").arg(tokenizer.path(), QLatin1String(token)));
+        return static_cast<std::int64_t>(*v);
+    };
+    config.imageTokenId = id("<|image_pad|>");
+    config.videoTokenId = id("<|video_pad|>");
+    config.visionStartTokenId = id("<|vision_start|>");
+    config.visionEndTokenId = id("<|vision_end|>");
+    config.eosTokenIds = {id("<|im_end|>")};
+    config.bosTokenId = id("<|endoftext|>");
+}
+
+void writeRandomModelFolder(const QString &dir, const Qwen2VLConfig &configIn, const QString &tokenizerDir, std::uint64_t seed,
+                            const QString &dtype)
+{
+    Qwen2VLConfig config = configIn;
+    const auto tok = Tokenizer::load(tokenizerDir);
+    fillSpecialTokenIds(config, *tok);
+    config.torchDtype = parseDtype(dtype) == torch::kBFloat16 ? QStringLiteral("bfloat16") : QStringLiteral("float32");
+    if (config.vocabSize < tok->vocabSize())
+        throw Error(QStringLiteral("vocab_size %1 is smaller than the tokenizer's %2").arg(config.vocabSize).arg(tok->vocabSize()));
+    if (!QDir().mkpath(dir))
+        throw Error(QStringLiteral("%1: cannot create the folder").arg(dir));
+    json::writeFile(QDir(dir).filePath(QStringLiteral("config.json")), QJsonDocument(config.toJson()));
+    const QJsonObject generation{{QStringLiteral("bos_token_id"), static_cast<qint64>(*config.bosTokenId)},
+                                 {QStringLiteral("eos_token_id"), QJsonArray{static_cast<qint64>(config.eosTokenIds.front()), static_cast<qint64>(*config.bosTokenId)}},
+                                 {QStringLiteral("pad_token_id"), static_cast<qint64>(*config.bosTokenId)},
+                                 {QStringLiteral("do_sample"), false}};
+    json::writeFile(QDir(dir).filePath(QStringLiteral("generation_config.json")), QJsonDocument(generation));
+    for (const char *file : {"tokenizer.json", "tokenizer_config.json", "chat_template.json", "preprocessor_config.json"}) {
+        const QString from = QDir(tokenizerDir).filePath(QLatin1String(file));
+        const QString to = QDir(dir).filePath(QLatin1String(file));
+        if (QFileInfo::exists(from)) {
+            QFile::remove(to);
+            if (!QFile::copy(from, to))
+                throw Error(QStringLiteral("%1: cannot copy %2").arg(dir, from));
+        }
+    }
+    Qwen2VLModel model(config, torch::kCPU, parseDtype(dtype), seed);
+    model.save(dir);
+}
+
+} // namespace mpa::vlm
