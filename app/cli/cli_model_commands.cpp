@@ -2,6 +2,7 @@
 
 #include "cli_common.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "vlm/tokenizer.h"
 #include "vlm/vlm_model.h"
 
@@ -54,10 +55,7 @@ int cmdTokenize(const QStringList &args)
         ++lineNumber;
         if (line.trimmed().isEmpty())
             continue;
-        QJsonParseError e{};
-        const QJsonObject o = QJsonDocument::fromJson(line, &e).object();
-        if (e.error != QJsonParseError::NoError)
-            throw Error(QStringLiteral("stdin line %1: not a JSON object (%2)").arg(lineNumber).arg(e.errorString()));
+        const QJsonObject o = json::parse(line, QStringLiteral("stdin line %1").arg(lineNumber)).object();
         QJsonObject result;
         if (decode) {
             if (!o.value(QStringLiteral("ids")).isArray())

@@ -2,6 +2,7 @@
 //   mpa-studio [WORKSPACE] [--screenshot FILE]
 // --screenshot renders the window to FILE once the workspace is shown, then exits (used by
 // the run script on machines without a display and by the screenshot script).
+#include "backends/launch_environment.h"
 #include "main_window.h"
 
 #include <QApplication>
@@ -12,6 +13,7 @@
 
 int main(int argc, char *argv[])
 {
+    mpa::backends::ensureLaunchEnvironment(argc, argv);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("MPA Studio"));
     QApplication::setApplicationName(QStringLiteral("mpa-studio"));

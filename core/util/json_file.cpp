@@ -26,6 +26,8 @@ QByteArray readAll(const QString &path)
     return data;
 }
 
+} // namespace
+
 QJsonDocument parse(const QByteArray &raw, const QString &where)
 {
     // Qt's JSON parser silently drops U+FEFF at the start of a string value (it decodes
@@ -47,6 +49,8 @@ QJsonDocument parse(const QByteArray &raw, const QString &where)
     }
     return doc;
 }
+
+namespace {
 
 void saveAtomically(const QString &path, const QByteArray &data)
 {

@@ -11,6 +11,9 @@ namespace mpa::json {
 // Reads and parses a whole JSON file. Missing, unreadable, empty, truncated or malformed
 // files raise mpa::Error("FILE: problem").
 QJsonDocument readFile(const QString &path);
+// Parses JSON held in memory; `where` names it in errors. Unlike QJsonDocument::fromJson it
+// keeps a U+FEFF at the start of a string value.
+QJsonDocument parse(const QByteArray &data, const QString &where);
 // Reads a JSON Lines file: one object per non-empty line.
 QList<QJsonObject> readLines(const QString &path);
 // Writes atomically (temporary file + rename) so a failed export never leaves half a file.

@@ -60,7 +60,7 @@ GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputI
     std::vector<torch::Tensor> tokens, logprobs;
     auto unfinished = torch::ones({B}, torch::kBool);
     auto sequences = inputIds;
-    torch::Tensor logits = model.forward(inputIds, mask, images, videos, &cache).logits.select(1, L - 1).to(torch::kCPU);
+    torch::Tensor logits = model.forward(inputIds, mask, images, videos, &cache, false, true).logits.select(1, 0).to(torch::kCPU);
     for (int step = 0; step < config.maxNewTokens; ++step) {
         auto raw = logits.to(torch::kFloat32);
         auto scores = raw.clone();

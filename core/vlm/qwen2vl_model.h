@@ -68,8 +68,11 @@ public:
                         const std::vector<std::array<std::int64_t, 3>> &videoGrids, const torch::Tensor &attentionMask) const;
 
     // Full forward over a prompt (training, prefill). With a cache, keys/values are stored.
+    // lastLogitsOnly: project only the last position through the head (a prefill needs no
+    // more, and for a 151k vocabulary the head is a large share of the prefill's work).
     ForwardOutput forward(const torch::Tensor &inputIds, const torch::Tensor &attentionMask, const VisionInput *images,
-                          const VisionInput *videos, KVCache *cache = nullptr, bool wantHiddenStates = false) const;
+                          const VisionInput *videos, KVCache *cache = nullptr, bool wantHiddenStates = false,
+                          bool lastLogitsOnly = false) const;
     // One decode step for the last generated tokens [B, 1]; attentionMask covers cache + new.
     torch::Tensor decodeStep(const torch::Tensor &tokens, const torch::Tensor &attentionMask, KVCache &cache) const;
 

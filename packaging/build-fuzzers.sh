@@ -1,0 +1,11 @@
+#!/bin/sh
+# Builds the libFuzzer targets into build-fuzz/ when clang is available (not part of CI).
+set -eu
+cd "$(dirname "$0")/.."
+if ! command -v clang++ >/dev/null 2>&1; then
+  echo "build-fuzzers: clang++ not found; install clang and libclang-rt-14-dev" >&2
+  exit 1
+fi
+cmake -S tests/fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build-fuzz -j 2
+echo "build-fuzzers: run build-fuzz/fuzz_safetensors_header -max_total_time=60" >&2
