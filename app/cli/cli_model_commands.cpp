@@ -95,6 +95,8 @@ int cmdGenerate(const QStringList &args)
         {QStringLiteral("max-pixels"), QStringLiteral("Image budget (MPA: 401408 = 512*28*28)."), QStringLiteral("N")},
         {QStringLiteral("greedy"), QStringLiteral("Ignore generation_config.json's sampling settings.")},
         {QStringLiteral("seed"), QStringLiteral("Sampling seed."), QStringLiteral("N"), QStringLiteral("0")},
+        {QStringLiteral("chatml-fallback"), QStringLiteral("Render prompts as plain ChatML when the folder's chat template is not "
+                                                           "one MPA Studio renders (only if you know the model uses ChatML).")},
     });
     if (!parse(parser, args, synopsis, QStringLiteral("Answer a question about images with the native runtime; prints the answer, "
                                                       "then tokens per second on stderr.")))
@@ -106,6 +108,7 @@ int cmdGenerate(const QStringList &args)
     vlm::ModelLoadOptions options;
     options.device = parser.value(QStringLiteral("device"));
     options.dtype = parser.value(QStringLiteral("dtype"));
+    options.allowChatMLFallback = parser.isSet(QStringLiteral("chatml-fallback"));
     if (parser.isSet(QStringLiteral("min-pixels")))
         options.minPixels = parser.value(QStringLiteral("min-pixels")).toLongLong();
     if (parser.isSet(QStringLiteral("max-pixels")))
