@@ -1,6 +1,7 @@
 #include "cli_commands.h"
 
 #include "cli_common.h"
+#include "cli_job_commands.h"
 #include "cli_model_commands.h"
 
 #include "backends/torch_runtime.h"
@@ -39,6 +40,12 @@ commands:
   score --metric METRIC PREDICTIONS [ANNOTATIONS]
                                METRIC: vqa anls relaxed mpa (no workspace or model needed)
   stats WS                     counts of images, samples by outcome and review, runs
+  annotate WS --model DIR [--task text|chart|knowledge]
+                               Pseudo Annotator: the large model writes question-answer pairs
+  identify WS --large DIR --small DIR [--criterion mpa]
+                               Parity Identifier: both models answer; gaps are marked
+  evaluate WS --model DIR --dataset NAME
+                               official metric and MPA accuracy on an imported benchmark
   inspect-model DIR            architecture, parameters, dtype, memory, files of a model folder
   tokenize --tokenizer DIR|FILE [--decode] [--skip-special]
                                JSON lines on stdin ({"text"} or {"ids"}) -> {"text","ids"} lines
@@ -226,6 +233,9 @@ int run(const QStringList &arguments)
         {QStringLiteral("export"), cmdExport},
         {QStringLiteral("score"), cmdScore},
         {QStringLiteral("stats"), cmdStats},
+        {QStringLiteral("annotate"), cmdAnnotate},
+        {QStringLiteral("identify"), cmdIdentify},
+        {QStringLiteral("evaluate"), cmdEvaluate},
         {QStringLiteral("inspect-model"), cmdInspectModel},
         {QStringLiteral("tokenize"), cmdTokenize},
         {QStringLiteral("generate"), cmdGenerate},

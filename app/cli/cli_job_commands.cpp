@@ -1,0 +1,202 @@
+#include "cli_job_commands.h"
+
+#include "cli_common.h"
+#include "pipeline/evaluator.h"
+#include "pipeline/parity_identifier.h"
+#include "pipeline/pseudo_annotator.h"
+#include "util/error.h"
+#include "util/json_file.h"
+
+#include <QFileInfo>
+#include <QJsonDocument>
+
+namespace mpa::cli {
+
+namespace {
+
+QList<QCommandLineOption> backendOptions()
+{
+    return {
+        {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N."), QStringLiteral("DEVICE"), QStringLiteral("cpu")},
+        {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16."), QStringLiteral("DTYPE"), QStringLiteral("f32")},
+        {QStringLiteral("batch"), QStringLiteral("Questions per forward pass."), QStringLiteral("N"), QStringLiteral("4")},
+        {QStringLiteral("limit"), QStringLiteral("Only the first N items (0: all)."), QStringLiteral("N"), QStringLiteral("0")},
+        {QStringLiteral("max-new-tokens"), QStringLiteral("Longest generation (MPA: 128)."), QStringLiteral("N"), QStringLiteral("128")},
+        {QStringLiteral("resume"), QStringLiteral("Continue run RUN (cancelled, failed, interrupted) where it stopped."), QStringLiteral("RUN")},
+        {QStringLiteral("config"), QStringLiteral("Read the run's settings from FILE (a --save-config output); flags override."), QStringLiteral("FILE")},
+        {QStringLiteral("save-config"), QStringLiteral("Write the run's settings to FILE and exit."), QStringLiteral("FILE")},
+    };
+}
+
+backends::NativeBackendOptions nativeOptions(const QCommandLineParser &parser, const QJsonObject &config)
+{
+    backends::NativeBackendOptions o;
+    o.device = parser.isSet(QStringLiteral("device")) ? parser.value(QStringLiteral("device")) : config.value(QStringLiteral("device")).toString(QStringLiteral("cpu"));
+    o.dtype = parser.isSet(QStringLiteral("dtype")) ? parser.value(QStringLiteral("dtype")) : config.value(QStringLiteral("dtype")).toString(QStringLiteral("f32"));
+    o.batchSize = parser.value(QStringLiteral("batch")).toInt();
+    return o;
+}
+
+QJsonObject loadConfig(const QCommandLineParser &parser)
+{
+    if (!parser.isSet(QStringLiteral("config")))
+        return {};
+    return json::readFile(parser.value(QStringLiteral("config"))).object();
+}
+
+// Settings: flags when given, else the config file, else the default.
+QString setting(const QCommandLineParser &parser, const QJsonObject &config, const char *flag, const char *key, const QString &fallback = {})
+{
+    if (parser.isSet(QLatin1String(flag)))
+        return parser.value(QLatin1String(flag));
+    const QJsonValue v = config.value(QLatin1String(key));
+    if (v.isDouble())
+        return QString::number(v.toInteger());
+    return v.toString(fallback.isEmpty() ? parser.value(QLatin1String(flag)) : fallback);
+}
+
+bool saveConfigIfAsked(const QCommandLineParser &parser, const QJsonObject &settings)
+{
+    if (!parser.isSet(QStringLiteral("save-config")))
+        return false;
+    json::writeFile(parser.value(QStringLiteral("save-config")), QJsonDocument(settings));
+    out() << "wrote " << parser.value(QStringLiteral("save-config")) << '\n';
+    return true;
+}
+
+int finish(const pipeline::JobSummary &s)
+{
+    out() << s.summary() << '\n';
+    return s.cancelled ? 1 : 0;
+}
+
+} // namespace
+
+int cmdAnnotate(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("annotate WS --model DIR [--task text|chart|knowledge] [options]");
+    parser.addOptions({{QStringLiteral("model"), QStringLiteral("The large model's folder (the pseudo annotator)."), QStringLiteral("DIR")},
+                       {QStringLiteral("task"), QStringLiteral("text (TextVQA/ST-VQA), chart (ChartQA), knowledge (OK-VQA)."), QStringLiteral("TASK"), QStringLiteral("text")},
+                       {QStringLiteral("pairs"), QStringLiteral("Question-answer pairs per image."), QStringLiteral("N"), QStringLiteral("1")}});
+    parser.addOptions(backendOptions());
+    if (!parse(parser, args, synopsis, QStringLiteral("Pseudo Annotator: the large model writes question-answer pairs for the workspace's "
+                                                      "images with the task's prompt (editable per workspace). Outputs that do not parse "
+                                                      "are kept with their raw text.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const QJsonObject config = loadConfig(parser);
+    const QString model = setting(parser, config, "model", "model");
+    pipeline::AnnotateParams params;
+    params.task = setting(parser, config, "task", "task");
+    params.pairsPerImage = setting(parser, config, "pairs", "pairs_per_image").toInt();
+    params.batchSize = setting(parser, config, "batch", "batch_size").toInt();
+    params.limit = setting(parser, config, "limit", "limit").toLongLong();
+    params.maxNewTokens = setting(parser, config, "max-new-tokens", "max_new_tokens").toInt();
+    QJsonObject settings = params.toJson();
+    settings.insert(QStringLiteral("model"), model);
+    settings.insert(QStringLiteral("device"), nativeOptions(parser, config).device);
+    settings.insert(QStringLiteral("dtype"), nativeOptions(parser, config).dtype);
+    if (saveConfigIfAsked(parser, settings))
+        return 0;
+    if (model.isEmpty() && !parser.isSet(QStringLiteral("resume")))
+        throw UsageError{QStringLiteral("--model DIR is required")};
+    const store::Workspace ws = store::Workspace::open(p.first());
+    auto backend = backends::makeNativeBackend(model, nativeOptions(parser, config));
+    return finish(pipeline::runPseudoAnnotator(ws, *backend, QFileInfo(model).absoluteFilePath(), params, stderrProgress(),
+                                               parser.value(QStringLiteral("resume")).toLongLong()));
+}
+
+int cmdIdentify(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("identify WS --large DIR --small DIR [--criterion mpa|vqa|anls|relaxed] [options]");
+    parser.addOptions({{QStringLiteral("large"), QStringLiteral("The large model's folder."), QStringLiteral("DIR")},
+                       {QStringLiteral("small"), QStringLiteral("The small model's folder."), QStringLiteral("DIR")},
+                       {QStringLiteral("criterion"), QStringLiteral("mpa (official substring), vqa, anls, relaxed."), QStringLiteral("NAME"), QStringLiteral("mpa")},
+                       {QStringLiteral("task"), QStringLiteral("Only samples of this task."), QStringLiteral("TASK")},
+                       {QStringLiteral("source"), QStringLiteral("Only samples from this source (e.g. pa:run3)."), QStringLiteral("SOURCE")}});
+    parser.addOptions(backendOptions());
+    if (!parse(parser, args, synopsis, QStringLiteral("Parity Identifier: both models answer every parsed pseudo question (the large one "
+                                                      "first, then the small one); each sample gets its outcome: gap, both right, S-only "
+                                                      "or both wrong.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const QJsonObject config = loadConfig(parser);
+    const QString large = setting(parser, config, "large", "large_model");
+    const QString small = setting(parser, config, "small", "small_model");
+    pipeline::IdentifyParams params;
+    params.criterion = setting(parser, config, "criterion", "criterion");
+    params.task = setting(parser, config, "task", "task");
+    params.source = setting(parser, config, "source", "source");
+    params.batchSize = setting(parser, config, "batch", "batch_size").toInt();
+    params.limit = setting(parser, config, "limit", "limit").toLongLong();
+    params.maxNewTokens = setting(parser, config, "max-new-tokens", "max_new_tokens").toInt();
+    if (!pipeline::parityCriteria().contains(params.criterion))
+        throw UsageError{QStringLiteral("--criterion must be one of %1").arg(pipeline::parityCriteria().join(QStringLiteral(", ")))};
+    QJsonObject settings = params.toJson();
+    settings.insert(QStringLiteral("large_model"), large);
+    settings.insert(QStringLiteral("small_model"), small);
+    if (saveConfigIfAsked(parser, settings))
+        return 0;
+    if (large.isEmpty() || small.isEmpty())
+        throw UsageError{QStringLiteral("--large DIR and --small DIR are required")};
+    const store::Workspace ws = store::Workspace::open(p.first());
+    auto l = backends::makeNativeBackend(large, nativeOptions(parser, config));
+    auto s = backends::makeNativeBackend(small, nativeOptions(parser, config));
+    return finish(pipeline::runParityIdentifier(ws, *l, QFileInfo(large).absoluteFilePath(), *s, QFileInfo(small).absoluteFilePath(), params,
+                                                stderrProgress(), parser.value(QStringLiteral("resume")).toLongLong()));
+}
+
+int cmdEvaluate(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("evaluate WS (--model DIR --dataset NAME [--split S] | --compare RUN_A RUN_B) [options]");
+    parser.addOptions({{QStringLiteral("model"), QStringLiteral("The model's folder."), QStringLiteral("DIR")},
+                       {QStringLiteral("dataset"), QStringLiteral("An imported benchmark (textvqa, stvqa, chartqa, okvqa, ...)."), QStringLiteral("NAME")},
+                       {QStringLiteral("split"), QStringLiteral("Its split (needed when it has several)."), QStringLiteral("SPLIT")},
+                       {QStringLiteral("metric"), QStringLiteral("vqa, anls or relaxed (default: the benchmark's official one)."), QStringLiteral("METRIC")},
+                       {QStringLiteral("compare"), QStringLiteral("Compare two evaluation runs question by question (give RUN_B as the positional argument after WS).")
+                                                   , QStringLiteral("RUN_A")}});
+    parser.addOptions(backendOptions());
+    if (!parse(parser, args, synopsis, QStringLiteral("Evaluate a model on an imported benchmark with the MPA prompt: its official metric "
+                                                      "and MPA's substring accuracy; predictions are stored. --compare prints the flip "
+                                                      "table between two runs (fixed, broken, still right, still wrong).")))
+        return 0;
+    if (parser.isSet(QStringLiteral("compare"))) {
+        const QStringList p = requirePositional(parser, 2, 2, QStringLiteral("evaluate WS --compare RUN_A RUN_B"));
+        const store::Workspace ws = openForReading(p.first());
+        const pipeline::FlipTable t = pipeline::compareEvaluationRuns(ws, parser.value(QStringLiteral("compare")).toLongLong(), p.at(1).toLongLong());
+        out() << QStringLiteral("fixed: %1\nbroken: %2\nstill right: %3\nstill wrong: %4\n").arg(t.fixed).arg(t.broken).arg(t.stillRight).arg(t.stillWrong);
+        return 0;
+    }
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const QJsonObject config = loadConfig(parser);
+    const QString model = setting(parser, config, "model", "model");
+    pipeline::EvaluateParams params;
+    params.dataset = setting(parser, config, "dataset", "dataset");
+    params.split = setting(parser, config, "split", "split");
+    params.metric = setting(parser, config, "metric", "metric");
+    params.batchSize = setting(parser, config, "batch", "batch_size").toInt();
+    params.limit = setting(parser, config, "limit", "limit").toLongLong();
+    params.maxNewTokens = setting(parser, config, "max-new-tokens", "max_new_tokens").toInt();
+    QJsonObject settings = params.toJson();
+    settings.insert(QStringLiteral("model"), model);
+    if (saveConfigIfAsked(parser, settings))
+        return 0;
+    if (model.isEmpty() || params.dataset.isEmpty())
+        throw UsageError{QStringLiteral("--model DIR and --dataset NAME are required")};
+    const store::Workspace ws = store::Workspace::open(p.first());
+    auto backend = backends::makeNativeBackend(model, nativeOptions(parser, config));
+    pipeline::EvaluationScores scores;
+    const pipeline::JobSummary s = pipeline::runEvaluation(ws, *backend, QFileInfo(model).absoluteFilePath(), params, stderrProgress(),
+                                                           parser.value(QStringLiteral("resume")).toLongLong(), &scores);
+    out() << QStringLiteral("%1: %2 = %3, MPA accuracy = %4 (%5 questions)\n")
+                 .arg(params.dataset, scores.metric)
+                 .arg(100 * scores.official, 0, 'f', 2)
+                 .arg(100 * scores.mpaAccuracy, 0, 'f', 2)
+                 .arg(scores.questions);
+    return finish(s);
+}
+
+} // namespace mpa::cli

@@ -1,0 +1,52 @@
+#pragma once
+// Evaluation: a model answers an imported benchmark with the MPA prompt; each prediction is
+// stored and scored with the benchmark's official metric and with MPA's substring accuracy;
+// the scores are recorded as the run's metrics. Two evaluation runs can be compared
+// question by question (the flip table).
+#include "backends/vlm_backend.h"
+#include "pipeline/run_scope.h"
+
+#include <QList>
+
+namespace mpa::pipeline {
+
+struct EvaluateParams
+{
+    QString dataset;
+    QString split;  // empty: the dataset's only split
+    QString metric; // empty: the dataset's official metric (vqa, anls, relaxed)
+    int batchSize = 0;
+    qint64 limit = 0;
+    int maxNewTokens = 128;
+    QJsonObject toJson() const;
+    static EvaluateParams fromJson(const QJsonObject &o);
+};
+
+// textvqa/okvqa/vqa -> vqa, stvqa -> anls, chartqa -> relaxed.
+QString officialMetricFor(const QString &dataset);
+
+struct EvaluationScores
+{
+    QString metric;
+    double official = 0;     // mean in [0, 1]
+    double mpaAccuracy = 0;
+    qint64 questions = 0;
+};
+
+JobSummary runEvaluation(const store::Workspace &ws, backends::VlmBackend &model, const QString &modelDir, const EvaluateParams &params,
+                         const ProgressFn &progress, qint64 resumeRunId = 0, EvaluationScores *scores = nullptr);
+
+// Scores of an evaluation run from its stored predictions (also recorded as metrics).
+EvaluationScores scoreEvaluationRun(const store::Workspace &ws, qint64 runId);
+
+struct FlipTable
+{
+    qint64 fixed = 0, broken = 0, stillRight = 0, stillWrong = 0;
+    QList<QPair<QString, QString>> perQuestion; // question id -> fixed/broken/still_right/still_wrong
+};
+
+// Before = runA, after = runB, on the questions both answered; "right" means a score of at
+// least 0.5 under the official metric.
+FlipTable compareEvaluationRuns(const store::Workspace &ws, qint64 runA, qint64 runB);
+
+} // namespace mpa::pipeline

@@ -1,0 +1,62 @@
+#include "pipeline/run_scope.h"
+
+#include "store/catalog.h"
+#include "store/sql_util.h"
+#include "util/error.h"
+
+#include <QJsonDocument>
+
+namespace mpa::pipeline {
+
+QString JobSummary::summary() const
+{
+    return QStringLiteral("run %1: %2 done, %3 already done before, %4 failed%5")
+        .arg(runId).arg(done).arg(skipped).arg(failed).arg(cancelled ? QStringLiteral(" (cancelled; resume with --resume %1)").arg(runId) : QString());
+}
+
+RunScope::RunScope(const store::Workspace &ws, store::RunKind kind, const QString &name, const QJsonObject &params, qint64 resumeRunId)
+    : m_ws(ws)
+    , m_params(params)
+{
+    ws.requireWritable(QStringLiteral("start a run"));
+    store::Catalog catalog(ws);
+    if (resumeRunId == 0) {
+        m_id = catalog.createRun(kind, name, params);
+        return;
+    }
+    QSqlDatabase db = ws.connection();
+    QSqlQuery q = store::exec(db, QStringLiteral("SELECT kind, status, params FROM runs WHERE id = ?"), {resumeRunId});
+    if (!q.next())
+        throw Error(QStringLiteral("%1: run %2 does not exist").arg(ws.root()).arg(resumeRunId));
+    if (q.value(0).toString() != store::toString(kind))
+        throw Error(QStringLiteral("%1: run %2 is a %3 run, not %4").arg(ws.root()).arg(resumeRunId).arg(q.value(0).toString(), store::toString(kind)));
+    if (q.value(1).toString() == QLatin1String("finished"))
+        throw Error(QStringLiteral("%1: run %2 already finished; nothing to resume").arg(ws.root()).arg(resumeRunId));
+    m_id = resumeRunId;
+    m_params = QJsonDocument::fromJson(q.value(2).toString().toUtf8()).object();
+    store::exec(db, QStringLiteral("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = ?"), {m_id});
+}
+
+RunScope::~RunScope()
+{
+    if (!m_closed) {
+        try {
+            fail(QStringLiteral("the job stopped unexpectedly"));
+        } catch (...) {
+        }
+    }
+}
+
+void RunScope::finish(bool cancelled)
+{
+    store::Catalog(m_ws).finishRun(m_id, cancelled ? store::RunStatus::Cancelled : store::RunStatus::Finished);
+    m_closed = true;
+}
+
+void RunScope::fail(const QString &error)
+{
+    m_closed = true;
+    store::Catalog(m_ws).finishRun(m_id, store::RunStatus::Failed, error);
+}
+
+} // namespace mpa::pipeline

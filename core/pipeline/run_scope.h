@@ -1,0 +1,43 @@
+#pragma once
+// A job's run record: created (or re-opened to resume) at the start, and always closed with
+// its outcome: finished, cancelled, or failed with the error. A process that dies leaves the
+// run "running"; Catalog::markInterruptedRuns() turns those into "interrupted" at the next start,
+// and resuming one continues with the items it has not finished.
+#include "store/records.h"
+#include "store/workspace.h"
+#include "util/progress.h"
+
+#include <QJsonObject>
+
+namespace mpa::pipeline {
+
+struct JobSummary
+{
+    qint64 runId = 0;
+    qint64 done = 0;    // items completed by this invocation
+    qint64 skipped = 0; // items already done by an earlier invocation of the run (resume)
+    qint64 failed = 0;  // items that failed (e.g. an unreadable image); the run went on
+    bool cancelled = false;
+    QString summary() const;
+};
+
+class RunScope
+{
+public:
+    // resumeRunId == 0: a new run with these params; otherwise that run (of the same kind) is
+    // re-opened and its stored params are returned by params().
+    RunScope(const store::Workspace &ws, store::RunKind kind, const QString &name, const QJsonObject &params, qint64 resumeRunId);
+    ~RunScope();
+    qint64 id() const { return m_id; }
+    const QJsonObject &params() const { return m_params; }
+    void finish(bool cancelled);
+    void fail(const QString &error);
+
+private:
+    store::Workspace m_ws;
+    qint64 m_id = 0;
+    QJsonObject m_params;
+    bool m_closed = false;
+};
+
+} // namespace mpa::pipeline
