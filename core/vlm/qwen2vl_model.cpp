@@ -173,6 +173,29 @@ const torch::Tensor &Qwen2VLModel::p(const std::string &name) const
     return it->second;
 }
 
+torch::Tensor Qwen2VLModel::proj(const torch::Tensor &x, const std::string &weight, const std::string &bias) const
+{
+    auto y = dense(x, p(weight), bias.empty() ? torch::Tensor() : p(bias));
+    if (m_lora.empty())
+        return y;
+    auto it = m_lora.find(weight);
+    if (it == m_lora.end())
+        return y;
+    const LoraAdapter &l = it->second;
+    auto in = (m_training && l.dropout > 0) ? torch::dropout(x, l.dropout, true) : x;
+    return y + l.scale * dense(dense(in, l.a), l.b);
+}
+
+void Qwen2VLModel::mergeLora()
+{
+    torch::NoGradGuard noGrad;
+    for (auto &[name, l] : m_lora) {
+        auto &w = m_params.at(name);
+        w.add_((l.scale * torch::matmul(l.b.to(torch::kFloat32), l.a.to(torch::kFloat32))).to(w.scalar_type()));
+    }
+    m_lora.clear();
+}
+
 torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
 {
     const auto &v = m_config.vision;
@@ -211,7 +234,7 @@ torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
     for (int b = 0; b < v.depth; ++b) {
         const std::string pre = "visual.blocks." + std::to_string(b) + ".";
         auto h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm1.weight")).bias(p(pre + "norm1.bias")).eps(1e-6));
-        auto qkv = dense(h, p(pre + "attn.qkv.weight"), p(pre + "attn.qkv.bias")).view({n, 3, heads, hd}).permute({1, 0, 2, 3});
+        auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd}).permute({1, 0, 2, 3});
         // Rotary in float32 (the reference upcasts q and k here), then back.
         auto q = (qkv[0].to(torch::kFloat32) * cos + rotateHalf(qkv[0].to(torch::kFloat32)) * sin).to(m_dtype);
         auto k = (qkv[1].to(torch::kFloat32) * cos + rotateHalf(qkv[1].to(torch::kFloat32)) * sin).to(m_dtype);
@@ -227,12 +250,12 @@ torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
             outs.push_back(torch::matmul(probs, vs).transpose(0, 1).reshape({len, E}));
             start += len;
         }
-        auto attn = dense(torch::cat(outs, 0), p(pre + "attn.proj.weight"), p(pre + "attn.proj.bias"));
+        auto attn = proj(torch::cat(outs, 0), pre + "attn.proj.weight", pre + "attn.proj.bias");
         x = x + attn;
         h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm2.weight")).bias(p(pre + "norm2.bias")).eps(1e-6));
-        auto f = dense(h, p(pre + "mlp.fc1.weight"), p(pre + "mlp.fc1.bias"));
+        auto f = proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias");
         f = f * torch::sigmoid(1.702 * f); // quick_gelu
-        x = x + dense(f, p(pre + "mlp.fc2.weight"), p(pre + "mlp.fc2.bias"));
+        x = x + proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias");
     }
     auto y = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p("visual.merger.ln_q.weight")).bias(p("visual.merger.ln_q.bias")).eps(1e-6));
     y = y.view({n / (M * M), E * M * M});
@@ -344,9 +367,9 @@ torch::Tensor Qwen2VLModel::textLayers(torch::Tensor x, const torch::Tensor &cos
     for (int i = 0; i < m_config.numLayers; ++i) {
         const std::string pre = "model.layers." + std::to_string(i) + ".";
         auto h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
-        auto q = dense(h, p(pre + "self_attn.q_proj.weight"), p(pre + "self_attn.q_proj.bias")).view({B, L, Hq, hd}).transpose(1, 2);
-        auto k = dense(h, p(pre + "self_attn.k_proj.weight"), p(pre + "self_attn.k_proj.bias")).view({B, L, Hkv, hd}).transpose(1, 2);
-        auto v = dense(h, p(pre + "self_attn.v_proj.weight"), p(pre + "self_attn.v_proj.bias")).view({B, L, Hkv, hd}).transpose(1, 2);
+        auto q = proj(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias").view({B, L, Hq, hd}).transpose(1, 2);
+        auto k = proj(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
+        auto v = proj(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
         q = q * cos + rotateHalf(q) * sin;
         k = k * cos + rotateHalf(k) * sin;
         if (cache) {
@@ -365,11 +388,11 @@ torch::Tensor Qwen2VLModel::textLayers(torch::Tensor x, const torch::Tensor &cos
         auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd)) + mask;
         auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
         auto a = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, Hq * hd});
-        x = x + dense(a, p(pre + "self_attn.o_proj.weight"));
+        x = x + proj(a, pre + "self_attn.o_proj.weight");
         h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
-        auto g = dense(h, p(pre + "mlp.gate_proj.weight"));
-        auto u = dense(h, p(pre + "mlp.up_proj.weight"));
-        x = x + dense(torch::silu(g) * u, p(pre + "mlp.down_proj.weight"));
+        auto g = proj(h, pre + "mlp.gate_proj.weight");
+        auto u = proj(h, pre + "mlp.up_proj.weight");
+        x = x + proj(torch::silu(g) * u, pre + "mlp.down_proj.weight");
         if (hidden && i + 1 < m_config.numLayers)
             hidden->push_back(x);
     }

@@ -35,6 +35,15 @@ struct KVCache
     torch::Tensor ropeDeltas; // [B, 1] int64, from the prefill
 };
 
+// A LoRA adapter on one Linear weight: y += (alpha / rank) * B(A(dropout(x))).
+struct LoraAdapter
+{
+    torch::Tensor a; // [rank, in]
+    torch::Tensor b; // [out, rank], zero-initialised so training starts from the base model
+    double scale = 1.0;
+    double dropout = 0.0;
+};
+
 struct ForwardOutput
 {
     torch::Tensor logits;                     // [B, L, V] float32
@@ -81,6 +90,12 @@ public:
     // Causal LM loss: logits[:, :-1] predict labels[:, 1:], -100 ignored, mean in float32.
     static torch::Tensor causalLmLoss(const torch::Tensor &logits, const torch::Tensor &labels);
 
+    // Adapters keyed by the weight they modify ("model.layers.0.self_attn.q_proj.weight").
+    std::map<std::string, LoraAdapter> &loraAdapters() { return m_lora; }
+    void setTraining(bool training) { m_training = training; }
+    // Folds every adapter into its weight (W += scale * B A) and removes the adapters.
+    void mergeLora();
+
     std::map<std::string, torch::Tensor> &parameters() { return m_params; }
     const std::map<std::string, torch::Tensor> &parameters() const { return m_params; }
     // Expected name -> shape of every parameter of this configuration.
@@ -90,6 +105,8 @@ public:
 
 private:
     const torch::Tensor &p(const std::string &name) const;
+    // Linear through `weight` (+ bias when given) plus its LoRA adapter, if any.
+    torch::Tensor proj(const torch::Tensor &x, const std::string &weight, const std::string &bias = {}) const;
     torch::Tensor textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
                              KVCache *cache, std::vector<torch::Tensor> *hidden) const;
     std::pair<torch::Tensor, torch::Tensor> ropeCosSin(const torch::Tensor &positionIds) const;
@@ -99,6 +116,8 @@ private:
     torch::Device m_device;
     torch::ScalarType m_dtype;
     std::map<std::string, torch::Tensor> m_params;
+    std::map<std::string, LoraAdapter> m_lora;
+    bool m_training = false;
 };
 
 // Maps "cpu", "cuda", "cuda:1" and "f32"/"bf16"/"f16" to torch values; CUDA requested in a

@@ -1,0 +1,64 @@
+#pragma once
+// The Parity Leveler: supervised fine-tuning of the small model on the selected samples
+// (approved gaps by default), full or LoRA, on a libtorch backend thread. Every optimizer step
+// records loss, learning rate, gradient norm, tokens/s and ETA in the workspace; checkpoints are
+// complete Hugging Face model folders; a cancelled or crashed run resumes from its last
+// checkpoint and continues the same loss curve (same data order, same optimizer state).
+#include "pipeline/run_scope.h"
+
+#include <QStringList>
+
+namespace mpa::pipeline {
+
+struct AlignParams
+{
+    QString selection = QStringLiteral("approved-gaps");
+    std::uint64_t seed = 0;
+    QString method = QStringLiteral("full"); // full | lora
+    int loraRank = 8;
+    double loraAlpha = 16;
+    double loraDropout = 0.05;
+    QStringList loraTargets = {QStringLiteral("q_proj"), QStringLiteral("k_proj"), QStringLiteral("v_proj"), QStringLiteral("o_proj"),
+                               QStringLiteral("gate_proj"), QStringLiteral("up_proj"), QStringLiteral("down_proj")};
+    // Defaults of the fine-tuning framework MPA points to (see mpa-method.md).
+    double lrLlm = 1e-5;
+    double lrMerger = 1e-5;
+    double lrVision = 2e-6;
+    bool freezeVision = false;
+    bool freezeMerger = false;
+    bool freezeLlm = false;
+    double beta1 = 0.9;
+    double beta2 = 0.98;
+    double eps = 1e-7;
+    double weightDecay = 0.0;
+    double warmupRatio = 0.03;
+    int epochs = 1;
+    int batchSize = 1;  // samples per micro-batch
+    int gradAccum = 16; // micro-batches per optimizer step (effective batch 16)
+    double maxGradNorm = 1.0;
+    int maxSteps = 0;   // 0: epochs decide
+    int saveEvery = 0;  // optimizer steps between checkpoints (0: only at the end)
+    int evalEvery = 0;  // optimizer steps between held-out losses (0: never)
+    double heldOutFraction = 0.0;
+    QString device = QStringLiteral("cpu");
+    QString dtype = QStringLiteral("f32");
+    std::int64_t minPixels = 128 * 28 * 28;
+    std::int64_t maxPixels = 512 * 28 * 28;
+
+    QJsonObject toJson() const;
+    static AlignParams fromJson(const QJsonObject &o);
+};
+
+struct AlignResult
+{
+    QString finalModelDir; // the aligned model: a complete Hugging Face folder
+    qint64 trainSamples = 0;
+    qint64 steps = 0;
+    double lastLoss = 0;
+};
+
+// Stops when progress returns false (after the current optimizer step, with a checkpoint).
+JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDir, const AlignParams &params, const ProgressFn &progress,
+                            qint64 resumeRunId = 0, AlignResult *result = nullptr);
+
+} // namespace mpa::pipeline
