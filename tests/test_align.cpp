@@ -11,6 +11,7 @@
 #include "vlm/vlm_model.h"
 
 #include <QDir>
+#include <QProcess>
 #include <QtTest>
 
 using namespace mpa;
@@ -71,6 +72,7 @@ private Q_SLOTS:
     void resumedRunMatchesUninterruptedRun();
     void loraCheckpointsAreMergedModelFolders();
     void refusesWithoutTrainingSamples();
+    void cliAlign();
 
 private:
     store::Workspace workspace(const QString &name);
@@ -193,6 +195,21 @@ void TestAlign::refusesWithoutTrainingSamples()
         QVERIFY2(e.message().contains(QLatin1String("no training samples")), qPrintable(e.message()));
     }
     QCOMPARE(test::countRows(ws, QStringLiteral("runs"), QStringLiteral("kind = 'align' AND status = 'failed'")), 1);
+}
+
+void TestAlign::cliAlign()
+{
+    const store::Workspace ws = workspace(QStringLiteral("cli"));
+    QProcess p;
+    p.start(test::cliPath(), {QStringLiteral("align"), ws.root(), QStringLiteral("--model"), m_model, QStringLiteral("--select"), QStringLiteral("all"),
+                              QStringLiteral("--max-steps"), QStringLiteral("2"), QStringLiteral("--grad-accum"), QStringLiteral("2"),
+                              QStringLiteral("--method"), QStringLiteral("lora"), QStringLiteral("--lora-targets"), QStringLiteral("q_proj,v_proj")});
+    p.waitForFinished(120000);
+    QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+    QVERIFY(QString::fromUtf8(p.readAllStandardOutput()).contains(QLatin1String("trained on 4 samples, 2 steps")));
+    p.start(test::cliPath(), {QStringLiteral("align"), ws.root(), QStringLiteral("--model"), m_model, QStringLiteral("--select"), QStringLiteral("bogus")});
+    p.waitForFinished(60000);
+    QCOMPARE(p.exitCode(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestAlign)

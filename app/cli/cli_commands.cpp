@@ -44,6 +44,8 @@ commands:
                                Pseudo Annotator: the large model writes question-answer pairs
   identify WS --large DIR --small DIR [--criterion mpa]
                                Parity Identifier: both models answer; gaps are marked
+  align WS --model DIR [--select approved-gaps] [--method full|lora]
+                               Parity Leveler: fine-tune the small model on the knowledge gaps
   evaluate WS --model DIR --dataset NAME
                                official metric and MPA accuracy on an imported benchmark
   inspect-model DIR            architecture, parameters, dtype, memory, files of a model folder
@@ -236,6 +238,7 @@ int run(const QStringList &arguments)
         {QStringLiteral("annotate"), cmdAnnotate},
         {QStringLiteral("identify"), cmdIdentify},
         {QStringLiteral("evaluate"), cmdEvaluate},
+        {QStringLiteral("align"), cmdAlign},
         {QStringLiteral("inspect-model"), cmdInspectModel},
         {QStringLiteral("tokenize"), cmdTokenize},
         {QStringLiteral("generate"), cmdGenerate},

@@ -2,12 +2,15 @@
 
 #include "cli_common.h"
 #include "pipeline/evaluator.h"
+#include "pipeline/parity_leveler.h"
+#include "pipeline/training_data.h"
 #include "pipeline/parity_identifier.h"
 #include "pipeline/pseudo_annotator.h"
 #include "util/error.h"
 #include "util/json_file.h"
 
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 
 namespace mpa::cli {
@@ -196,6 +199,109 @@ int cmdEvaluate(const QStringList &args)
                  .arg(100 * scores.official, 0, 'f', 2)
                  .arg(100 * scores.mpaAccuracy, 0, 'f', 2)
                  .arg(scores.questions);
+    return finish(s);
+}
+
+} // namespace mpa::cli
+
+
+namespace mpa::cli {
+
+int cmdAlign(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("align WS --model DIR [--select approved-gaps|gaps|all|random] [--method full|lora] [options]");
+    parser.addOptions({
+        {QStringLiteral("model"), QStringLiteral("The small model's folder (the one to align)."), QStringLiteral("DIR")},
+        {QStringLiteral("select"), QStringLiteral("Training set: approved-gaps (default), gaps, all, random (gap-sized random subset)."), QStringLiteral("WHICH")},
+        {QStringLiteral("method"), QStringLiteral("full (default) or lora."), QStringLiteral("METHOD")},
+        {QStringLiteral("lora-rank"), QStringLiteral("LoRA rank (8)."), QStringLiteral("N")},
+        {QStringLiteral("lora-alpha"), QStringLiteral("LoRA alpha (16)."), QStringLiteral("X")},
+        {QStringLiteral("lora-dropout"), QStringLiteral("LoRA dropout (0.05)."), QStringLiteral("X")},
+        {QStringLiteral("lora-targets"), QStringLiteral("Comma-separated module names (q_proj,...,down_proj)."), QStringLiteral("LIST")},
+        {QStringLiteral("lr"), QStringLiteral("Learning rate of the LLM (1e-5)."), QStringLiteral("X")},
+        {QStringLiteral("lr-merger"), QStringLiteral("Learning rate of the merger (1e-5)."), QStringLiteral("X")},
+        {QStringLiteral("lr-vision"), QStringLiteral("Learning rate of the vision tower (2e-6)."), QStringLiteral("X")},
+        {QStringLiteral("freeze"), QStringLiteral("Freeze parts: comma-separated vision, merger, llm."), QStringLiteral("LIST")},
+        {QStringLiteral("epochs"), QStringLiteral("Passes over the training set (1)."), QStringLiteral("N")},
+        {QStringLiteral("batch"), QStringLiteral("Samples per micro-batch (1)."), QStringLiteral("N")},
+        {QStringLiteral("grad-accum"), QStringLiteral("Micro-batches per optimizer step (16)."), QStringLiteral("N")},
+        {QStringLiteral("max-steps"), QStringLiteral("Stop after N optimizer steps."), QStringLiteral("N")},
+        {QStringLiteral("warmup"), QStringLiteral("Warm-up fraction of the steps (0.03)."), QStringLiteral("X")},
+        {QStringLiteral("weight-decay"), QStringLiteral("AdamW weight decay (0)."), QStringLiteral("X")},
+        {QStringLiteral("save-every"), QStringLiteral("Checkpoint every N steps (default: at the end)."), QStringLiteral("N")},
+        {QStringLiteral("eval-every"), QStringLiteral("Held-out loss every N steps."), QStringLiteral("N")},
+        {QStringLiteral("held-out"), QStringLiteral("Fraction of the training set held out (0)."), QStringLiteral("X")},
+        {QStringLiteral("seed"), QStringLiteral("Data order, LoRA init, dropout (0)."), QStringLiteral("N")},
+        {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N."), QStringLiteral("DEVICE")},
+        {QStringLiteral("dtype"), QStringLiteral("f32 (default) or bf16 (the usual choice on CUDA)."), QStringLiteral("DTYPE")},
+        {QStringLiteral("resume"), QStringLiteral("Continue run RUN from its last checkpoint."), QStringLiteral("RUN")},
+        {QStringLiteral("config"), QStringLiteral("Read settings from FILE; flags override."), QStringLiteral("FILE")},
+        {QStringLiteral("save-config"), QStringLiteral("Write the run's settings to FILE and exit."), QStringLiteral("FILE")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Parity Leveler: fine-tune the small model on the selected samples (answer tokens "
+                                                      "only). Checkpoints are complete Hugging Face folders under WS/runs/run-N/.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    QJsonObject settings = parser.isSet(QStringLiteral("config")) ? json::readFile(parser.value(QStringLiteral("config"))).object()
+                                                                  : pipeline::AlignParams{}.toJson();
+    auto put = [&](const char *flag, const char *key, bool number) {
+        if (!parser.isSet(QLatin1String(flag)))
+            return;
+        const QString v = parser.value(QLatin1String(flag));
+        if (number) {
+            bool ok = false;
+            const double d = v.toDouble(&ok);
+            if (!ok)
+                throw UsageError{QStringLiteral("--%1 must be a number").arg(QLatin1String(flag))};
+            settings.insert(QLatin1String(key), d);
+        } else {
+            settings.insert(QLatin1String(key), v);
+        }
+    };
+    put("select", "selection", false);
+    put("method", "method", false);
+    put("lora-rank", "lora_rank", true);
+    put("lora-alpha", "lora_alpha", true);
+    put("lora-dropout", "lora_dropout", true);
+    put("lr", "lr_llm", true);
+    put("lr-merger", "lr_merger", true);
+    put("lr-vision", "lr_vision", true);
+    put("epochs", "epochs", true);
+    put("batch", "batch_size", true);
+    put("grad-accum", "grad_accum", true);
+    put("max-steps", "max_steps", true);
+    put("warmup", "warmup_ratio", true);
+    put("weight-decay", "weight_decay", true);
+    put("save-every", "save_every", true);
+    put("eval-every", "eval_every", true);
+    put("held-out", "held_out_fraction", true);
+    put("seed", "seed", true);
+    put("device", "device", false);
+    put("dtype", "dtype", false);
+    if (parser.isSet(QStringLiteral("lora-targets")))
+        settings.insert(QStringLiteral("lora_targets"), QJsonArray::fromStringList(parser.value(QStringLiteral("lora-targets")).split(QLatin1Char(','))));
+    if (parser.isSet(QStringLiteral("freeze"))) {
+        for (const QString &part : parser.value(QStringLiteral("freeze")).split(QLatin1Char(','))) {
+            if (part != QLatin1String("vision") && part != QLatin1String("merger") && part != QLatin1String("llm"))
+                throw UsageError{QStringLiteral("--freeze takes vision, merger, llm")};
+            settings.insert(QStringLiteral("freeze_") + part, true);
+        }
+    }
+    if (!pipeline::trainingSelections().contains(settings.value(QStringLiteral("selection")).toString(QStringLiteral("approved-gaps"))))
+        throw UsageError{QStringLiteral("--select must be one of %1").arg(pipeline::trainingSelections().join(QStringLiteral(", ")))};
+    const QString model = parser.isSet(QStringLiteral("model")) ? parser.value(QStringLiteral("model")) : settings.value(QStringLiteral("model")).toString();
+    settings.insert(QStringLiteral("model"), model);
+    if (saveConfigIfAsked(parser, settings))
+        return 0;
+    if (model.isEmpty() && !parser.isSet(QStringLiteral("resume")))
+        throw UsageError{QStringLiteral("--model DIR is required")};
+    const store::Workspace ws = store::Workspace::open(p.first());
+    pipeline::AlignResult result;
+    const pipeline::JobSummary s = pipeline::runParityLeveler(ws, model, pipeline::AlignParams::fromJson(settings), stderrProgress(),
+                                                              parser.value(QStringLiteral("resume")).toLongLong(), &result);
+    out() << QStringLiteral("trained on %1 samples, %2 steps, last loss %3; model: %4\n")
+                 .arg(result.trainSamples).arg(result.steps).arg(result.lastLoss, 0, 'f', 4).arg(result.finalModelDir);
     return finish(s);
 }
 

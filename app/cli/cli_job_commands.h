@@ -7,5 +7,6 @@ namespace mpa::cli {
 int cmdAnnotate(const QStringList &args);
 int cmdIdentify(const QStringList &args);
 int cmdEvaluate(const QStringList &args);
+int cmdAlign(const QStringList &args);
 
 } // namespace mpa::cli
