@@ -4,11 +4,12 @@
 set -eu
 
 PACKAGES="cmake ninja-build g++ pkg-config
-  qt6-base-dev libqt6sql6-sqlite qt6-qpa-plugins
+  qt6-base-dev libqt6sql6-sqlite qt6-qpa-plugins qt6-httpserver-dev qt6-websockets-dev
   libtorch-dev libopencv-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopenblas0-pthread
   xvfb xauth"
+# qt6-websockets-dev: Debian 12's Qt6HttpServer CMake package requires Qt6WebSockets but does not depend on it.
 # libopenblas0-pthread matters: Debian's default reference BLAS ran fp32 matmul at 4 GFLOP/s
 # on the 2-core build machines, OpenBLAS at 80-105 GFLOP/s (libtorch uses the alternative).
 

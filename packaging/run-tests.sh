@@ -6,6 +6,13 @@ set -eu
 cd "$(dirname "$0")/.."
 sh packaging/install-deps.sh
 sh packaging/build.sh
+# The official OpenAI Node SDK, an independent client for the `mpa serve` test (best effort:
+# without node or the npm registry that one test reports itself skipped).
+if command -v npm >/dev/null 2>&1 && [ ! -f build/node-test/node_modules/openai/package.json ]; then
+  mkdir -p build/node-test
+  (cd build/node-test && npm install --silent --no-audit --no-fund openai >/dev/null 2>&1) \
+    || echo "run-tests: could not install the npm package openai; its test will be skipped" >&2
+fi
 export QT_QPA_PLATFORM=offscreen
 export MPA_FIXTURES_DIR="${MPA_FIXTURES_DIR:-$(pwd)/../shared/fixtures}"
 cd build

@@ -53,6 +53,7 @@ commands:
                                JSON lines on stdin ({"text"} or {"ids"}) -> {"text","ids"} lines
   generate --model DIR --image FILE --prompt TEXT
                                answer one question about an image with the native runtime
+  serve --model DIR [--port N] an OpenAI-compatible server over the native runtime (loopback)
   version                      versions of MPA Studio and libtorch, CUDA availability
 
 Run `mpa <command> --help` for a command's options.
@@ -242,6 +243,7 @@ int run(const QStringList &arguments)
         {QStringLiteral("inspect-model"), cmdInspectModel},
         {QStringLiteral("tokenize"), cmdTokenize},
         {QStringLiteral("generate"), cmdGenerate},
+        {QStringLiteral("serve"), cmdServe},
         {QStringLiteral("version"), [](const QStringList &) { return cmdVersion(); }},
         {QStringLiteral("--version"), [](const QStringList &) { return cmdVersion(); }},
     };

@@ -1,6 +1,7 @@
 #include "cli_job_commands.h"
 
 #include "cli_common.h"
+#include "backends/http_backend.h"
 #include "pipeline/evaluator.h"
 #include "pipeline/parity_leveler.h"
 #include "pipeline/training_data.h"
@@ -28,7 +29,30 @@ QList<QCommandLineOption> backendOptions()
         {QStringLiteral("resume"), QStringLiteral("Continue run RUN (cancelled, failed, interrupted) where it stopped."), QStringLiteral("RUN")},
         {QStringLiteral("config"), QStringLiteral("Read the run's settings from FILE (a --save-config output); flags override."), QStringLiteral("FILE")},
         {QStringLiteral("save-config"), QStringLiteral("Write the run's settings to FILE and exit."), QStringLiteral("FILE")},
+        {QStringLiteral("served-model"), QStringLiteral("With an http(s):// model: the served model id."), QStringLiteral("NAME")},
+        {QStringLiteral("api-key-env"), QStringLiteral("With an http(s):// model: the environment variable holding the API key."),
+         QStringLiteral("VAR"), QStringLiteral("OPENAI_API_KEY")},
     };
+}
+
+// --model DIR (native) or --model http(s)://host:port/v1 (an OpenAI-compatible server, with
+// --served-model NAME or the first one it lists; the key comes from --api-key-env's variable).
+std::unique_ptr<backends::VlmBackend> makeBackend(const QString &model, const QCommandLineParser &parser, const backends::NativeBackendOptions &native)
+{
+    if (model.startsWith(QLatin1String("http://")) || model.startsWith(QLatin1String("https://"))) {
+        backends::HttpBackendOptions o;
+        o.baseUrl = model;
+        o.model = parser.value(QStringLiteral("served-model"));
+        o.apiKeyEnv = parser.value(QStringLiteral("api-key-env"));
+        o.concurrency = std::max(1, native.batchSize);
+        return backends::makeHttpBackend(o);
+    }
+    return backends::makeNativeBackend(model, native);
+}
+
+QString modelLocation(const QString &model)
+{
+    return model.startsWith(QLatin1String("http")) ? model : QFileInfo(model).absoluteFilePath();
 }
 
 backends::NativeBackendOptions nativeOptions(const QCommandLineParser &parser, const QJsonObject &config)
@@ -105,8 +129,8 @@ int cmdAnnotate(const QStringList &args)
     if (model.isEmpty() && !parser.isSet(QStringLiteral("resume")))
         throw UsageError{QStringLiteral("--model DIR is required")};
     const store::Workspace ws = store::Workspace::open(p.first());
-    auto backend = backends::makeNativeBackend(model, nativeOptions(parser, config));
-    return finish(pipeline::runPseudoAnnotator(ws, *backend, QFileInfo(model).absoluteFilePath(), params, stderrProgress(),
+    auto backend = makeBackend(model, parser, nativeOptions(parser, config));
+    return finish(pipeline::runPseudoAnnotator(ws, *backend, modelLocation(model), params, stderrProgress(),
                                                parser.value(QStringLiteral("resume")).toLongLong()));
 }
 
@@ -145,9 +169,9 @@ int cmdIdentify(const QStringList &args)
     if (large.isEmpty() || small.isEmpty())
         throw UsageError{QStringLiteral("--large DIR and --small DIR are required")};
     const store::Workspace ws = store::Workspace::open(p.first());
-    auto l = backends::makeNativeBackend(large, nativeOptions(parser, config));
-    auto s = backends::makeNativeBackend(small, nativeOptions(parser, config));
-    return finish(pipeline::runParityIdentifier(ws, *l, QFileInfo(large).absoluteFilePath(), *s, QFileInfo(small).absoluteFilePath(), params,
+    auto l = makeBackend(large, parser, nativeOptions(parser, config));
+    auto s = makeBackend(small, parser, nativeOptions(parser, config));
+    return finish(pipeline::runParityIdentifier(ws, *l, modelLocation(large), *s, modelLocation(small), params,
                                                 stderrProgress(), parser.value(QStringLiteral("resume")).toLongLong()));
 }
 
@@ -190,9 +214,9 @@ int cmdEvaluate(const QStringList &args)
     if (model.isEmpty() || params.dataset.isEmpty())
         throw UsageError{QStringLiteral("--model DIR and --dataset NAME are required")};
     const store::Workspace ws = store::Workspace::open(p.first());
-    auto backend = backends::makeNativeBackend(model, nativeOptions(parser, config));
+    auto backend = makeBackend(model, parser, nativeOptions(parser, config));
     pipeline::EvaluationScores scores;
-    const pipeline::JobSummary s = pipeline::runEvaluation(ws, *backend, QFileInfo(model).absoluteFilePath(), params, stderrProgress(),
+    const pipeline::JobSummary s = pipeline::runEvaluation(ws, *backend, modelLocation(model), params, stderrProgress(),
                                                            parser.value(QStringLiteral("resume")).toLongLong(), &scores);
     out() << QStringLiteral("%1: %2 = %3, MPA accuracy = %4 (%5 questions)\n")
                  .arg(params.dataset, scores.metric)

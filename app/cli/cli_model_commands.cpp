@@ -5,6 +5,10 @@
 #include "util/json_file.h"
 #include "vlm/tokenizer.h"
 #include "vlm/vlm_model.h"
+#include "serve/openai_server.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -141,6 +145,51 @@ int cmdGenerate(const QStringList &args)
                  .arg(model->deviceName())
                  .arg(loadSeconds, 0, 'f', 2);
     return 0;
+}
+
+int cmdServe(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("serve --model DIR [--host 127.0.0.1] [--port 8000] [--name NAME] [--device D] [--dtype T]");
+    parser.addOptions({
+        {QStringLiteral("model"), QStringLiteral("The model folder to serve (e.g. an aligned checkpoint)."), QStringLiteral("DIR")},
+        {QStringLiteral("host"), QStringLiteral("Address to bind (default loopback; 0.0.0.0 exposes it to the network)."), QStringLiteral("HOST"), QStringLiteral("127.0.0.1")},
+        {QStringLiteral("port"), QStringLiteral("Port (0: any free port, printed)."), QStringLiteral("PORT"), QStringLiteral("8000")},
+        {QStringLiteral("name"), QStringLiteral("Model id clients use (default: the folder name)."), QStringLiteral("NAME")},
+        {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N."), QStringLiteral("DEVICE"), QStringLiteral("cpu")},
+        {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16."), QStringLiteral("DTYPE"), QStringLiteral("f32")},
+        {QStringLiteral("min-pixels"), QStringLiteral("Image budget."), QStringLiteral("N")},
+        {QStringLiteral("max-pixels"), QStringLiteral("Image budget."), QStringLiteral("N")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Serve a model folder over an OpenAI-compatible API: GET /v1/models and POST "
+                                                      "/v1/chat/completions (text and base64 image_url parts, max_tokens, temperature, "
+                                                      "top_p, seed, logprobs). Stop with Ctrl+C.")))
+        return 0;
+    requirePositional(parser, 0, 0, synopsis);
+    if (!parser.isSet(QStringLiteral("model")))
+        throw UsageError{QStringLiteral("--model DIR is required")};
+    vlm::ModelLoadOptions options;
+    options.device = parser.value(QStringLiteral("device"));
+    options.dtype = parser.value(QStringLiteral("dtype"));
+    if (parser.isSet(QStringLiteral("min-pixels")))
+        options.minPixels = parser.value(QStringLiteral("min-pixels")).toLongLong();
+    if (parser.isSet(QStringLiteral("max-pixels")))
+        options.maxPixels = parser.value(QStringLiteral("max-pixels")).toLongLong();
+    const QString dir = parser.value(QStringLiteral("model"));
+    std::shared_ptr<vlm::VisionLanguageModel> model = vlm::VisionLanguageModel::load(dir, options);
+    const QString name = parser.isSet(QStringLiteral("name")) ? parser.value(QStringLiteral("name")) : QFileInfo(dir).fileName();
+    serve::OpenAiServer server(model, name);
+    QHostAddress host;
+    if (!host.setAddress(parser.value(QStringLiteral("host"))))
+        throw UsageError{QStringLiteral("--host must be an IP address")};
+    bool ok = false;
+    const int port = parser.value(QStringLiteral("port")).toInt(&ok);
+    if (!ok || port < 0 || port > 65535)
+        throw UsageError{QStringLiteral("--port must be 0..65535")};
+    const quint16 bound = server.listen(host, static_cast<quint16>(port));
+    out() << "serving " << name << " on http://" << host.toString() << ':' << bound << "/v1\n";
+    out().flush();
+    return QCoreApplication::exec();
 }
 
 } // namespace mpa::cli

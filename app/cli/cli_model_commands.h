@@ -7,5 +7,6 @@ namespace mpa::cli {
 int cmdInspectModel(const QStringList &args);
 int cmdTokenize(const QStringList &args);
 int cmdGenerate(const QStringList &args);
+int cmdServe(const QStringList &args);
 
 } // namespace mpa::cli

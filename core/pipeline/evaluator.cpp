@@ -110,7 +110,7 @@ JobSummary runEvaluation(const store::Workspace &ws, backends::VlmBackend &model
                 throw Error(QStringLiteral("%1: benchmark \"%2\" has several splits (%3); choose one with --split").arg(ws.root(), p.dataset, found.join(QStringLiteral(", "))));
             split = found.first();
         }
-        const qint64 modelId = store::Catalog(ws).ensureModel(model.name(), store::ModelKind::Native, modelDir, store::ModelRole::Other);
+        const qint64 modelId = store::Catalog(ws).ensureModel(model.name(), modelKindFor(modelDir), modelDir, store::ModelRole::Other);
         QSqlQuery q = store::exec(db, QStringLiteral("SELECT b.id, b.question_id, i.path, b.question, b.answers FROM benchmark_items b "
                                                      "JOIN images i ON i.id = b.image_id WHERE b.dataset = ? AND b.split = ? AND NOT EXISTS "
                                                      "(SELECT 1 FROM predictions p WHERE p.item_id = b.id AND p.run_id = ?) ORDER BY b.id %1")

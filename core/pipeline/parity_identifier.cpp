@@ -121,8 +121,8 @@ JobSummary runParityIdentifier(const store::Workspace &ws, backends::VlmBackend 
     s.runId = run.id();
     try {
         store::Catalog catalog(ws);
-        const qint64 largeId = catalog.ensureModel(large.name(), store::ModelKind::Native, largeDir, store::ModelRole::Large);
-        const qint64 smallId = catalog.ensureModel(small.name(), store::ModelKind::Native, smallDir, store::ModelRole::Small);
+        const qint64 largeId = catalog.ensureModel(large.name(), modelKindFor(largeDir), largeDir, store::ModelRole::Large);
+        const qint64 smallId = catalog.ensureModel(small.name(), modelKindFor(smallDir), smallDir, store::ModelRole::Small);
         if (largeId == smallId)
             throw Error(QStringLiteral("the large and the small model are the same model (%1)").arg(large.name()));
         QSqlDatabase db = ws.connection();

@@ -41,7 +41,7 @@ JobSummary runPseudoAnnotator(const store::Workspace &ws, backends::VlmBackend &
     try {
         const QString prompt = taskPrompt(ws, p.task);
         store::Catalog catalog(ws);
-        const qint64 modelId = catalog.ensureModel(model.name(), store::ModelKind::Native, modelDir, store::ModelRole::Large);
+        const qint64 modelId = catalog.ensureModel(model.name(), modelKindFor(modelDir), modelDir, store::ModelRole::Large);
         QSqlDatabase db = ws.connection();
         const QString source = QStringLiteral("pa:run%1").arg(run.id());
         // Work items: (image, k) without a sample of this run yet.

@@ -21,6 +21,12 @@ struct JobSummary
     QString summary() const;
 };
 
+// A model location is a folder (native) or an http(s):// endpoint.
+inline store::ModelKind modelKindFor(const QString &location)
+{
+    return location.startsWith(QLatin1String("http")) ? store::ModelKind::Http : store::ModelKind::Native;
+}
+
 class RunScope
 {
 public:

@@ -1,0 +1,32 @@
+#pragma once
+// An OpenAI-compatible chat-completions client as a VlmBackend (vLLM, SGLang, Ollama, LM
+// Studio, llama.cpp server, hosted APIs, `mpa serve`). Images travel as base64 data URLs,
+// downscaled to maxImageSide; up to `concurrency` requests are in flight; 429, 5xx, network
+// errors and timeouts are retried with exponential back-off; other 4xx errors (unknown model,
+// bad key) fail the item at once with the server's message. The API key is read from an
+// environment variable at request time and never stored or logged.
+#include "backends/vlm_backend.h"
+
+#include <QStringList>
+
+namespace mpa::backends {
+
+struct HttpBackendOptions
+{
+    QString baseUrl = QStringLiteral("http://127.0.0.1:8000/v1");
+    QString model;                                    // empty: the first one /v1/models lists
+    QString apiKeyEnv = QStringLiteral("OPENAI_API_KEY"); // the variable's name, not the key
+    int maxImageSide = 1280;
+    int concurrency = 4;
+    int timeoutMs = 120000;
+    int retries = 4;
+    int backoffMs = 500; // doubles on each retry
+    bool requestLogprobs = true;
+};
+
+std::unique_ptr<VlmBackend> makeHttpBackend(const HttpBackendOptions &options);
+
+// GET /v1/models: the served model ids (the "test connection" of the Models view).
+QStringList listServedModels(const HttpBackendOptions &options);
+
+} // namespace mpa::backends
