@@ -4,6 +4,7 @@
 #include "store/sql_util.h"
 #include "util/error.h"
 
+#include <QDir>
 #include <QJsonDocument>
 
 namespace mpa::pipeline {
@@ -20,8 +21,15 @@ RunScope::RunScope(const store::Workspace &ws, store::RunKind kind, const QStrin
 {
     ws.requireWritable(QStringLiteral("start a run"));
     store::Catalog catalog(ws);
+    auto takeLock = [&] {
+        m_lock = std::make_unique<QLockFile>(runLockPath(ws, m_id));
+        m_lock->setStaleLockTime(0); // never guess by age; only a dead owner makes it stale
+        if (!m_lock->tryLock(0))
+            throw Error(QStringLiteral("%1: run %2 is being executed by another process").arg(ws.root()).arg(m_id));
+    };
     if (resumeRunId == 0) {
         m_id = catalog.createRun(kind, name, params);
+        takeLock();
         return;
     }
     QSqlDatabase db = ws.connection();
@@ -33,6 +41,7 @@ RunScope::RunScope(const store::Workspace &ws, store::RunKind kind, const QStrin
     if (q.value(1).toString() == QLatin1String("finished"))
         throw Error(QStringLiteral("%1: run %2 already finished; nothing to resume").arg(ws.root()).arg(resumeRunId));
     m_id = resumeRunId;
+    takeLock();
     m_params = QJsonDocument::fromJson(q.value(2).toString().toUtf8()).object();
     store::exec(db, QStringLiteral("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = ?"), {m_id});
 }
@@ -57,6 +66,32 @@ void RunScope::fail(const QString &error)
 {
     m_closed = true;
     store::Catalog(m_ws).finishRun(m_id, store::RunStatus::Failed, error);
+}
+
+QString runLockPath(const store::Workspace &ws, qint64 runId)
+{
+    return QDir(ws.runsDir()).filePath(QStringLiteral("run-%1.lock").arg(runId));
+}
+
+int recoverInterruptedRuns(const store::Workspace &ws)
+{
+    if (ws.isReadOnly())
+        return 0;
+    QSqlDatabase db = ws.connection();
+    QSqlQuery q = store::exec(db, QStringLiteral("SELECT id FROM runs WHERE status = 'running'"));
+    QList<qint64> dead;
+    while (q.next()) {
+        QLockFile lock(runLockPath(ws, q.value(0).toLongLong()));
+        lock.setStaleLockTime(0);
+        if (lock.tryLock(0)) { // nobody alive holds it
+            dead << q.value(0).toLongLong();
+            lock.unlock();
+        }
+    }
+    for (qint64 id : dead)
+        store::exec(db, QStringLiteral("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ? AND status = 'running'"),
+                    {store::nowMs(), QStringLiteral("the process running it stopped (crash, kill or power loss); resume it"), id});
+    return static_cast<int>(dead.size());
 }
 
 } // namespace mpa::pipeline

@@ -8,6 +8,8 @@
 #include "util/progress.h"
 
 #include <QJsonObject>
+#include <QLockFile>
+#include <memory>
 
 namespace mpa::pipeline {
 
@@ -44,6 +46,14 @@ private:
     qint64 m_id = 0;
     QJsonObject m_params;
     bool m_closed = false;
+    // Held while the run executes: a run marked "running" whose lock nobody holds belongs to a
+    // process that died (QLockFile recognises locks of dead processes).
+    std::unique_ptr<QLockFile> m_lock;
 };
+
+// Runs left "running" by a process that is gone become "interrupted" (they can be resumed).
+// Runs another live process (or this one) is executing are left alone. Returns how many.
+int recoverInterruptedRuns(const store::Workspace &ws);
+QString runLockPath(const store::Workspace &ws, qint64 runId);
 
 } // namespace mpa::pipeline

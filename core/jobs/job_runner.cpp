@@ -1,0 +1,136 @@
+#include "jobs/job_runner.h"
+
+#include "util/error.h"
+
+#include <QElapsedTimer>
+#include <QWaitCondition>
+
+namespace mpa::jobs {
+
+namespace {
+QWaitCondition &wakeUp()
+{
+    static QWaitCondition c;
+    return c;
+}
+} // namespace
+
+JobRunner::JobRunner(const store::Workspace &ws, QObject *parent)
+    : QObject(parent)
+    , m_ws(ws)
+{
+    m_worker = QThread::create([this] { workerLoop(); });
+    m_worker->setObjectName(QStringLiteral("mpa-jobs"));
+    m_worker->start();
+}
+
+JobRunner::~JobRunner()
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        m_stopping = true;
+        m_queue.clear();
+        if (m_current)
+            *m_current = true;
+    }
+    wakeUp().wakeAll();
+    m_worker->wait();
+    delete m_worker;
+}
+
+int JobRunner::enqueue(const QString &title, JobFn job)
+{
+    QMutexLocker lock(&m_mutex);
+    const int id = m_nextId++;
+    m_queue.enqueue({id, title, std::move(job), std::make_shared<std::atomic_bool>(false)});
+    wakeUp().wakeAll();
+    return id;
+}
+
+void JobRunner::cancel(int jobId)
+{
+    QMutexLocker lock(&m_mutex);
+    if (jobId == m_currentId && m_current) {
+        *m_current = true;
+        return;
+    }
+    for (qsizetype i = 0; i < m_queue.size(); ++i)
+        if (m_queue[i].id == jobId) {
+            m_queue.removeAt(i);
+            break;
+        }
+}
+
+void JobRunner::cancelAll()
+{
+    QMutexLocker lock(&m_mutex);
+    m_queue.clear();
+    if (m_current)
+        *m_current = true;
+}
+
+bool JobRunner::isIdle() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_queue.isEmpty() && !m_current;
+}
+
+int JobRunner::queuedCount() const
+{
+    QMutexLocker lock(&m_mutex);
+    return static_cast<int>(m_queue.size());
+}
+
+void JobRunner::workerLoop()
+{
+    for (;;) {
+        Job job;
+        {
+            QMutexLocker lock(&m_mutex);
+            while (m_queue.isEmpty() && !m_stopping)
+                wakeUp().wait(&m_mutex);
+            if (m_stopping)
+                break;
+            job = m_queue.dequeue();
+            m_current = job.cancelled;
+            m_currentId = job.id;
+        }
+        Q_EMIT jobStarted(job.id, job.title);
+        QElapsedTimer clock;
+        clock.start();
+        const auto flag = job.cancelled;
+        const int id = job.id;
+        const ProgressFn progress = [this, flag, id, &clock](qint64 done, qint64 total, const QString &phase) {
+            const double elapsed = clock.nsecsElapsed() / 1e9;
+            const double eta = (done > 0 && total > done) ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0.0;
+            Q_EMIT this->progress(id, done, total, phase, eta);
+            return !flag->load();
+        };
+        bool ok = false, cancelled = false;
+        QString message;
+        try {
+            const pipeline::JobSummary s = job.fn(m_ws, progress);
+            ok = true;
+            cancelled = s.cancelled;
+            message = s.summary();
+        } catch (const Error &e) {
+            message = e.message();
+        } catch (const std::exception &e) {
+            message = QString::fromLocal8Bit(e.what());
+        }
+        m_ws.releaseThreadConnection();
+        bool nowIdle = false;
+        {
+            QMutexLocker lock(&m_mutex);
+            m_current.reset();
+            m_currentId = 0;
+            nowIdle = m_queue.isEmpty();
+        }
+        Q_EMIT jobFinished(job.id, ok, cancelled, message);
+        if (nowIdle)
+            Q_EMIT idle();
+    }
+    m_ws.releaseThreadConnection();
+}
+
+} // namespace mpa::jobs

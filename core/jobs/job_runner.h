@@ -1,0 +1,61 @@
+#pragma once
+// Runs MPA jobs one after another on a background worker thread (the GUI thread never waits
+// on model work). Each job gets this thread's own database connection, reports progress with
+// an ETA, and is cancelled at its next batch boundary. Jobs persist their own results as they
+// go (see pipeline/run_scope.h), so a crash loses at most the batch in flight.
+#include "pipeline/run_scope.h"
+#include "store/workspace.h"
+
+#include <QMutex>
+#include <QObject>
+#include <QQueue>
+#include <QThread>
+#include <atomic>
+#include <functional>
+#include <memory>
+
+namespace mpa::jobs {
+
+class JobRunner : public QObject
+{
+    Q_OBJECT
+public:
+    // A job does its work with the progress callback (false = cancel) and returns its summary.
+    using JobFn = std::function<pipeline::JobSummary(const store::Workspace &ws, const ProgressFn &progress)>;
+
+    explicit JobRunner(const store::Workspace &ws, QObject *parent = nullptr);
+    ~JobRunner() override; // cancels what runs and waits for the worker
+
+    int enqueue(const QString &title, JobFn job);
+    void cancel(int jobId);
+    void cancelAll();
+    bool isIdle() const;
+    int queuedCount() const;
+
+Q_SIGNALS:
+    void jobStarted(int jobId, const QString &title);
+    void progress(int jobId, qint64 done, qint64 total, const QString &phase, double etaSeconds);
+    void jobFinished(int jobId, bool ok, bool cancelled, const QString &message);
+    void idle();
+
+private:
+    struct Job
+    {
+        int id;
+        QString title;
+        JobFn fn;
+        std::shared_ptr<std::atomic_bool> cancelled;
+    };
+    void workerLoop();
+
+    store::Workspace m_ws;
+    mutable QMutex m_mutex;
+    QQueue<Job> m_queue;
+    std::shared_ptr<std::atomic_bool> m_current;
+    int m_currentId = 0;
+    int m_nextId = 1;
+    bool m_stopping = false;
+    QThread *m_worker = nullptr;
+};
+
+} // namespace mpa::jobs
