@@ -109,7 +109,6 @@ void TestPipeline::annotateRecordsEveryImageAndSurvivesACorruptOne()
 {
     const store::Workspace ws = freshWorkspace(QStringLiteral("annotate"));
     // Break one image after import: the database still calls it ok, decoding fails mid-run.
-    test::writeText(m_images + QStringLiteral("/img3.png.broken"), "x");
     QFile::copy(m_images + QStringLiteral("/img3.png"), m_images + QStringLiteral("/img3.png.orig"));
     test::writeText(m_images + QStringLiteral("/img3.png"), "not a png any more");
     pipeline::AnnotateParams params;
@@ -131,6 +130,9 @@ void TestPipeline::annotateRecordsEveryImageAndSurvivesACorruptOne()
     }
     QCOMPARE(store::scalar(db, QStringLiteral("SELECT status FROM runs WHERE id = ?"), {s.runId}).toString(), QStringLiteral("finished"));
     QCOMPARE(pipeline::taskPrompt(ws, QStringLiteral("chart")).left(20), QStringLiteral("Look at the chart an"));
+    // The run records the exact prompt it used.
+    const QJsonObject recorded = QJsonDocument::fromJson(store::scalar(db, QStringLiteral("SELECT params FROM runs WHERE id = ?"), {s.runId}).toString().toUtf8()).object();
+    QCOMPARE(recorded.value(QStringLiteral("prompt")).toString(), pipeline::taskPrompt(ws, QStringLiteral("chart")));
 }
 
 void TestPipeline::cancelThenResumeDoesNotRedoWork()

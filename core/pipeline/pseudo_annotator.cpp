@@ -6,6 +6,7 @@
 #include "util/error.h"
 
 #include <QFileInfo>
+#include <QJsonDocument>
 #include <QJsonObject>
 
 namespace mpa::pipeline {
@@ -39,7 +40,16 @@ JobSummary runPseudoAnnotator(const store::Workspace &ws, backends::VlmBackend &
     JobSummary s;
     s.runId = run.id();
     try {
-        const QString prompt = taskPrompt(ws, p.task);
+        // The prompt text is part of the run's record (prompts are editable per workspace).
+        QString prompt = run.params().value(QStringLiteral("prompt")).toString();
+        if (prompt.isEmpty()) {
+            prompt = taskPrompt(ws, p.task);
+            QJsonObject withPrompt = run.params();
+            withPrompt.insert(QStringLiteral("prompt"), prompt);
+            QSqlDatabase pdb = ws.connection();
+            store::exec(pdb, QStringLiteral("UPDATE runs SET params = ? WHERE id = ?"),
+                        {QString::fromUtf8(QJsonDocument(withPrompt).toJson(QJsonDocument::Compact)), run.id()});
+        }
         store::Catalog catalog(ws);
         const qint64 modelId = catalog.ensureModel(model.name(), modelKindFor(modelDir), modelDir, store::ModelRole::Large);
         QSqlDatabase db = ws.connection();
