@@ -30,7 +30,7 @@ void TestMainWindow::showsImagesAndSamples()
     QVERIFY(window.openWorkspace(ws.root()));
     auto *tabs = window.findChild<QTabWidget *>();
     QVERIFY(tabs);
-    QCOMPARE(tabs->count(), 2);
+    QCOMPARE(tabs->count(), 4); // Images, Samples, Review, Runs
     const QList<QTableView *> views = {qobject_cast<QTableView *>(tabs->widget(0)), qobject_cast<QTableView *>(tabs->widget(1))};
     QCOMPARE(views[0]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->rowCount(), 1);

@@ -3,6 +3,10 @@
 #include "datasets/importer.h"
 #include "store/stats.h"
 #include "util/error.h"
+#include "jobs/job_runner.h"
+#include "pipeline/parity_leveler.h"
+#include "review_view.h"
+#include "run_dashboard.h"
 #include "workspace_table_models.h"
 
 #include <QApplication>
@@ -60,6 +64,16 @@ MainWindow::MainWindow(QWidget *parent)
     m_sampleView = makeTable(m_samples, m_tabs);
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
+    m_review = new ReviewView(m_tabs);
+    m_tabs->addTab(m_review, tr("Review"));
+    m_dashboard = new RunDashboard(m_tabs);
+    m_tabs->addTab(m_dashboard, tr("Runs"));
+    connect(m_review, &ReviewView::reviewsChanged, this, [this] {
+        if (m_ws) {
+            const store::WorkspaceStats stats = store::collectStats(*m_ws);
+            m_counts->setText(tr("%1 approved gaps").arg(stats.approvedGaps));
+        }
+    });
     setCentralWidget(m_tabs);
     statusBar()->addPermanentWidget(m_counts);
     buildMenus();
@@ -69,7 +83,11 @@ MainWindow::MainWindow(QWidget *parent)
         resize(1100, 700);
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    delete m_jobs; // cancels and joins the worker before the widgets go
+    m_jobs = nullptr;
+}
 
 void MainWindow::buildMenus()
 {
@@ -79,6 +97,12 @@ void MainWindow::buildMenus()
     file->addAction(tr("&Import image folder…"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::importImages);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    QMenu *runs = menuBar()->addMenu(tr("&Runs"));
+    runs->addAction(tr("&Align the small model on approved gaps…"), this, &MainWindow::launchAlign);
+    runs->addAction(tr("&Cancel running jobs"), this, [this] {
+        if (m_jobs)
+            m_jobs->cancelAll();
+    });
 }
 
 bool MainWindow::openWorkspace(const QString &path, bool create)
@@ -97,6 +121,21 @@ bool MainWindow::openWorkspace(const QString &path, bool create)
         }
     }
     setWindowTitle(tr("%1 — MPA Studio").arg(m_ws->root()));
+    // Runs whose process died (crash, kill) are marked interrupted so they can be resumed.
+    try {
+        if (const int n = pipeline::recoverInterruptedRuns(*m_ws))
+            statusBar()->showMessage(tr("%1 interrupted run(s) found; resume them from the command line with --resume").arg(n));
+    } catch (const Error &) {
+    }
+    delete m_jobs;
+    m_jobs = new jobs::JobRunner(*m_ws, this);
+    connect(m_jobs, &jobs::JobRunner::progress, this, [this](int, qint64 done, qint64 total, const QString &phase, double eta) {
+        statusBar()->showMessage(tr("%1: %2 / %3, about %4 s left").arg(phase).arg(done).arg(total).arg(eta, 0, 'f', 0));
+    });
+    connect(m_jobs, &jobs::JobRunner::jobFinished, this, [this](int, bool ok, bool cancelled, const QString &message) {
+        statusBar()->showMessage(ok ? (cancelled ? tr("Cancelled: %1").arg(message) : tr("Finished: %1").arg(message)) : tr("Failed: %1").arg(message));
+        reload();
+    });
     QSettings().setValue(QStringLiteral("workspace/last"), m_ws->root());
     reload();
     return true;
@@ -108,6 +147,8 @@ void MainWindow::reload()
         return;
     m_images->load(*m_ws);
     m_samples->load(*m_ws);
+    m_review->setWorkspace(*m_ws);
+    m_dashboard->setWorkspace(*m_ws);
     stretchColumn(m_imageView, 1);
     stretchColumn(m_sampleView, 3);
     const store::WorkspaceStats stats = store::collectStats(*m_ws);
@@ -164,6 +205,37 @@ void MainWindow::importImages()
     });
     connect(worker, &QThread::finished, worker, &QObject::deleteLater);
     worker->start();
+}
+
+QString MainWindow::alignRefusal() const
+{
+    if (!m_ws)
+        return tr("No workspace is open.");
+    if (m_ws->isReadOnly())
+        return tr("The workspace is open read-only.");
+    if (store::collectStats(*m_ws).approvedGaps == 0)
+        return tr("No approved knowledge gaps yet: identify parity, then approve gaps in the Review view (A).");
+    return {};
+}
+
+void MainWindow::launchAlign()
+{
+    if (!m_ws)
+        return;
+    // Refuse what cannot work before anything starts.
+    if (const QString why = alignRefusal(); !why.isEmpty()) {
+        QMessageBox::information(this, tr("Alignment cannot start"), why);
+        return;
+    }
+    const store::WorkspaceStats stats = store::collectStats(*m_ws);
+    const QString model = QFileDialog::getExistingDirectory(this, tr("The small model's folder"));
+    if (model.isEmpty())
+        return;
+    pipeline::AlignParams params;
+    m_jobs->enqueue(tr("align"), [model, params](const store::Workspace &ws, const ProgressFn &progress) {
+        return pipeline::runParityLeveler(ws, model, params, progress);
+    });
+    statusBar()->showMessage(tr("Alignment queued (%1 approved gaps)").arg(stats.approvedGaps));
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

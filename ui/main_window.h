@@ -1,6 +1,10 @@
 #pragma once
 #include "store/workspace.h"
 
+namespace mpa::jobs {
+class JobRunner;
+}
+
 #include <QMainWindow>
 #include <optional>
 
@@ -12,6 +16,8 @@ namespace mpa::ui {
 
 class ImageTableModel;
 class SampleTableModel;
+class ReviewView;
+class RunDashboard;
 
 class MainWindow : public QMainWindow
 {
@@ -22,6 +28,8 @@ public:
 
     // Opens (or, when `create`, creates) a workspace; shows a message box on failure.
     bool openWorkspace(const QString &path, bool create = false);
+    // Why an alignment cannot start now (empty when it can).
+    QString alignRefusal() const;
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -32,6 +40,7 @@ private:
     void importImages();
     void reload();
     void buildMenus();
+    void launchAlign();
 
     std::optional<store::Workspace> m_ws;
     QTabWidget *m_tabs = nullptr;
@@ -40,6 +49,9 @@ private:
     ImageTableModel *m_images = nullptr;
     SampleTableModel *m_samples = nullptr;
     QLabel *m_counts = nullptr;
+    ReviewView *m_review = nullptr;
+    RunDashboard *m_dashboard = nullptr;
+    jobs::JobRunner *m_jobs = nullptr;
 };
 
 } // namespace mpa::ui

@@ -1,0 +1,179 @@
+// The review and run views, offscreen: the sample model pages through 100,000 rows, the
+// keyboard review flow with undo/redo commits every decision at once (a second connection sees
+// them, as a restarted app would), filters, a chart fed by a running job, the debiased EMA, and
+// the alignment launcher's refusal.
+#include "ema.h"
+#include "main_window.h"
+#include "review_view.h"
+#include "run_dashboard.h"
+#include "sample_list_model.h"
+#include "store/catalog.h"
+#include "store/review_journal.h"
+#include "store/sql_util.h"
+#include "test_support.h"
+
+#include <QListView>
+#include <QtTest>
+#include <qcustomplot.h>
+
+using namespace mpa;
+
+namespace {
+
+// n samples on one image; every third one a gap.
+void fill(const store::Workspace &ws, int n)
+{
+    QSqlDatabase db = ws.connection();
+    store::Transaction tx(db, QStringLiteral("test data"));
+    store::exec(db, QStringLiteral("INSERT INTO images(id, path, status, added_at) VALUES(1, '/x.jpg', 'missing', 0)"));
+    store::exec(db, QStringLiteral("INSERT INTO runs(id, kind, status, created_at) VALUES(1, 'identify', 'finished', 0)"));
+    store::exec(db, QStringLiteral("WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < %1) "
+                                   "INSERT INTO samples(id, image_id, task, question, answer, parse_status, source, source_key, created_at, outcome) "
+                                   "SELECT v, 1, 'text', 'question ' || v, 'answer ' || v, 'ok', 't', v, 0, "
+                                   "CASE v % 3 WHEN 0 THEN 'gap' ELSE 'both_right' END FROM n").arg(n));
+    tx.commit();
+}
+
+} // namespace
+
+class TestReviewUi : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void modelPagesThroughAHundredThousandRows();
+    void keyboardReviewWithUndoSurvivesRestart();
+    void filtersAndBulkDecisions();
+    void chartFollowsARunningJob();
+    void emaIsDebiased();
+    void launcherRefusesWithTheReason();
+};
+
+void TestReviewUi::modelPagesThroughAHundredThousandRows()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    fill(ws, 100000);
+    ui::SampleListModel model;
+    model.setWorkspace(ws);
+    QCOMPARE(model.totalCount(), 100000);
+    QCOMPARE(model.rowCount(), ui::SampleListModel::kPageSize); // only the first page is read
+    QVERIFY(model.canFetchMore({}));
+    while (model.canFetchMore({}))
+        model.fetchMore({});
+    QCOMPARE(model.rowCount(), 100000);
+    QCOMPARE(model.rowAt(99999)->id, 100000);
+    store::SampleFilter gaps;
+    gaps.outcome = QStringLiteral("gap");
+    model.setFilter(gaps);
+    QCOMPARE(model.totalCount(), 33333);
+    QCOMPARE(model.data(model.index(0), ui::SampleListModel::OutcomeRole).toString(), QStringLiteral("gap"));
+}
+
+void TestReviewUi::keyboardReviewWithUndoSurvivesRestart()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    fill(ws, 6);
+    ui::ReviewView view;
+    view.setWorkspace(ws);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    auto *list = view.findChild<QListView *>();
+    list->setFocus();
+    QCOMPARE(view.currentSampleId(), 1);
+    QTest::keyClick(list, Qt::Key_A);           // 1 approved, move to 2
+    QCOMPARE(view.currentSampleId(), 2);
+    QTest::keyClick(list, Qt::Key_R);           // 2 rejected, move to 3
+    QTest::keyClick(list, Qt::Key_J);           // skip 3
+    QTest::keyClick(list, Qt::Key_A);           // 4 approved
+    QTest::keyClick(list, Qt::Key_K);           // back to 4
+    QCOMPARE(view.currentSampleId(), 4);
+    QTest::keyClick(&view, Qt::Key_Z, Qt::ControlModifier);                      // undo 4
+    QTest::keyClick(&view, Qt::Key_Z, Qt::ControlModifier);                      // undo 2
+    QTest::keyClick(&view, Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);  // redo 2
+    QVERIFY2(view.countsText().contains(QString::fromUtf8("1 approved · 1 rejected")), qPrintable(view.countsText()));
+    // A fresh handle (a restarted app) sees every decision: each was committed at once.
+    const store::Workspace again = store::Workspace::open(ws.root());
+    store::ReviewJournal journal(again);
+    QCOMPARE(journal.currentState(1), QStringLiteral("approved"));
+    QCOMPARE(journal.currentState(2), QStringLiteral("rejected"));
+    QCOMPARE(journal.currentState(3), QStringLiteral("pending"));
+    QCOMPARE(journal.currentState(4), QStringLiteral("pending"));
+    QCOMPARE(journal.history(2).size(), 3); // reject, undo (clear), redo (reject): nothing erased
+}
+
+void TestReviewUi::filtersAndBulkDecisions()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    fill(ws, 30);
+    ui::ReviewView view;
+    view.setWorkspace(ws);
+    store::SampleFilter gaps;
+    gaps.outcome = QStringLiteral("gap");
+    view.model()->setFilter(gaps);
+    view.decideAllFiltered(store::Decision::Approve);
+    QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("review_state = 'approved'")), 10);
+    QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("review_state = 'approved' AND outcome != 'gap'")), 0);
+}
+
+void TestReviewUi::chartFollowsARunningJob()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    store::Catalog c(ws);
+    const qint64 run = c.createRun(store::RunKind::Align, QStringLiteral("live"), {});
+    for (int s = 1; s <= 5; ++s)
+        c.addMetric(run, QStringLiteral("loss"), s, 3.0 - 0.1 * s);
+    ui::RunDashboard dash;
+    dash.setWorkspace(ws);
+    dash.showRuns({run});
+    QCOMPARE(dash.pointCount(run), 5);
+    // The job keeps writing from another thread; the dashboard picks up only the new rows.
+    QThread *job = QThread::create([ws, run] {
+        store::Catalog worker(ws);
+        for (int s = 6; s <= 12; ++s)
+            worker.addMetric(run, QStringLiteral("loss"), s, 3.0 - 0.1 * s);
+        ws.releaseThreadConnection();
+    });
+    job->start();
+    job->wait();
+    delete job;
+    dash.refresh();
+    QCOMPARE(dash.pointCount(run), 12);
+    dash.setSmoothing(0.0);
+    QCOMPARE(dash.plot()->graphCount(), 1);
+    QCOMPARE(dash.plot()->graph(0)->dataCount(), 12);
+    dash.setLogScale(true);
+    QTemporaryDir out;
+    QVERIFY(dash.exportChart(out.filePath(QStringLiteral("loss.png"))));
+    QVERIFY(QFileInfo(out.filePath(QStringLiteral("loss.png"))).size() > 0);
+}
+
+void TestReviewUi::emaIsDebiased()
+{
+    // A constant series stays constant from its first point (no pull towards zero).
+    const QVector<double> flat = ui::debiasedEma({2.0, 2.0, 2.0, 2.0}, 0.9);
+    for (double v : flat)
+        QVERIFY(std::abs(v - 2.0) < 1e-12);
+    // Hand-computed: beta 0.5 on [1, 3]: s1 = 0.5 -> 1.0; s2 = 0.25 + 1.5 = 1.75 -> 1.75 / 0.75.
+    const QVector<double> two = ui::debiasedEma({1.0, 3.0}, 0.5);
+    QCOMPARE(two[0], 1.0);
+    QVERIFY(std::abs(two[1] - 1.75 / 0.75) < 1e-12);
+}
+
+void TestReviewUi::launcherRefusesWithTheReason()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    fill(ws, 6);
+    ui::MainWindow window;
+    QVERIFY(!window.alignRefusal().isEmpty()); // no workspace
+    QVERIFY(window.openWorkspace(ws.root()));
+    QVERIFY(window.alignRefusal().contains(QLatin1String("No approved knowledge gaps")));
+    store::ReviewJournal(ws).record(3, store::Decision::Approve); // sample 3 is a gap
+    QVERIFY2(window.alignRefusal().isEmpty(), qPrintable(window.alignRefusal()));
+}
+
+QTEST_MAIN(TestReviewUi)
+#include "test_review_ui.moc"

@@ -1,0 +1,119 @@
+#include "sample_list_model.h"
+
+#include <QBrush>
+#include <QColor>
+
+namespace mpa::ui {
+
+SampleListModel::SampleListModel(QObject *parent)
+    : QAbstractListModel(parent)
+{
+}
+
+void SampleListModel::setWorkspace(const store::Workspace &ws)
+{
+    m_ws = ws;
+    reload();
+}
+
+void SampleListModel::setFilter(const store::SampleFilter &filter)
+{
+    m_filter = filter;
+    reload();
+}
+
+void SampleListModel::reload()
+{
+    beginResetModel();
+    m_rows.clear();
+    m_exhausted = !m_ws.has_value();
+    m_total = m_ws ? store::SampleQuery(*m_ws).count(m_filter) : 0;
+    endResetModel();
+    if (m_ws)
+        fetchMore({});
+}
+
+int SampleListModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
+}
+
+bool SampleListModel::canFetchMore(const QModelIndex &parent) const
+{
+    return !parent.isValid() && !m_exhausted;
+}
+
+void SampleListModel::fetchMore(const QModelIndex &parent)
+{
+    if (parent.isValid() || m_exhausted || !m_ws)
+        return;
+    const qint64 after = m_rows.isEmpty() ? 0 : m_rows.last().id;
+    const QList<store::SampleRow> page = store::SampleQuery(*m_ws).page(m_filter, after, kPageSize);
+    if (page.size() < kPageSize)
+        m_exhausted = true;
+    if (page.isEmpty())
+        return;
+    beginInsertRows({}, static_cast<int>(m_rows.size()), static_cast<int>(m_rows.size() + page.size() - 1));
+    m_rows += page;
+    endInsertRows();
+}
+
+const store::SampleRow *SampleListModel::rowAt(int row) const
+{
+    return row >= 0 && row < m_rows.size() ? &m_rows[row] : nullptr;
+}
+
+int SampleListModel::rowOfSample(qint64 sampleId) const
+{
+    for (qsizetype i = 0; i < m_rows.size(); ++i)
+        if (m_rows[i].id == sampleId)
+            return static_cast<int>(i);
+    return -1;
+}
+
+void SampleListModel::refreshSample(qint64 sampleId)
+{
+    const int row = rowOfSample(sampleId);
+    if (row < 0 || !m_ws)
+        return;
+    if (auto fresh = store::SampleQuery(*m_ws).byId(sampleId)) {
+        // The row stays in place even if it no longer matches the filter (the person is working
+        // through the list; rows jumping away under the cursor lose their place).
+        m_rows[row] = *fresh;
+        Q_EMIT dataChanged(index(row), index(row));
+    }
+}
+
+QVariant SampleListModel::data(const QModelIndex &index, int role) const
+{
+    const store::SampleRow *r = rowAt(index.row());
+    if (!r)
+        return {};
+    switch (role) {
+    case Qt::DisplayRole: {
+        const QString mark = r->reviewState == QLatin1String("approved") ? QStringLiteral("✓")
+                           : r->reviewState == QLatin1String("rejected") ? QStringLiteral("✗") : QStringLiteral("·");
+        if (!r->parsed)
+            return QStringLiteral("%1 [parse failure] %2").arg(mark, r->rawText.left(80).simplified());
+        return QStringLiteral("%1 %2 → %3").arg(mark, r->question, r->answer);
+    }
+    case Qt::ToolTipRole:
+        return QStringLiteral("sample %1 · %2 · outcome %3 · %4").arg(r->id).arg(r->task, r->outcome.isEmpty() ? QStringLiteral("none") : r->outcome, r->reviewState);
+    case Qt::ForegroundRole:
+        if (r->outcome == QLatin1String("gap"))
+            return QBrush(QColor(0xd3, 0x54, 0x00));
+        if (!r->parsed)
+            return QBrush(QColor(0x80, 0x80, 0x80));
+        return {};
+    case SampleIdRole:
+        return r->id;
+    case OutcomeRole:
+        return r->outcome;
+    case ReviewStateRole:
+        return r->reviewState;
+    default:
+        return {};
+    }
+}
+
+} // namespace mpa::ui

@@ -1,0 +1,44 @@
+#pragma once
+// Samples of a workspace for list views, read in pages as the view scrolls (fetchMore with
+// keyset paging: the millionth row costs what the first does), filtered like the store's API.
+#include "store/sample_query.h"
+
+#include <QAbstractListModel>
+#include <optional>
+
+namespace mpa::ui {
+
+class SampleListModel : public QAbstractListModel
+{
+    Q_OBJECT
+public:
+    enum Role { SampleIdRole = Qt::UserRole + 1, OutcomeRole, ReviewStateRole, RowRole };
+
+    explicit SampleListModel(QObject *parent = nullptr);
+    void setWorkspace(const store::Workspace &ws);
+    void setFilter(const store::SampleFilter &filter);
+    const store::SampleFilter &filter() const { return m_filter; }
+    // Total rows matching the filter (not only the fetched ones).
+    qint64 totalCount() const { return m_total; }
+    // Re-reads one sample (after a review) and updates its row in place.
+    void refreshSample(qint64 sampleId);
+    const store::SampleRow *rowAt(int row) const;
+    int rowOfSample(qint64 sampleId) const;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role) const override;
+    bool canFetchMore(const QModelIndex &parent) const override;
+    void fetchMore(const QModelIndex &parent) override;
+
+    static constexpr int kPageSize = 500;
+
+private:
+    void reload();
+    std::optional<store::Workspace> m_ws;
+    store::SampleFilter m_filter;
+    QList<store::SampleRow> m_rows;
+    bool m_exhausted = true;
+    qint64 m_total = 0;
+};
+
+} // namespace mpa::ui
