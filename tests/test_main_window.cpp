@@ -30,8 +30,8 @@ void TestMainWindow::showsImagesAndSamples()
     QVERIFY(window.openWorkspace(ws.root()));
     auto *tabs = window.findChild<QTabWidget *>();
     QVERIFY(tabs);
-    QCOMPARE(tabs->count(), 4); // Images, Samples, Review, Runs
-    const QList<QTableView *> views = {qobject_cast<QTableView *>(tabs->widget(0)), qobject_cast<QTableView *>(tabs->widget(1))};
+    QCOMPARE(tabs->count(), 5); // Browser, Images, Samples, Review, Runs
+    const QList<QTableView *> views = {qobject_cast<QTableView *>(tabs->widget(1)), qobject_cast<QTableView *>(tabs->widget(2))};
     QCOMPARE(views[0]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->index(0, 3).data().toString(), QStringLiteral("What?"));

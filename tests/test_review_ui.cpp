@@ -2,7 +2,10 @@
 // keyboard review flow with undo/redo commits every decision at once (a second connection sees
 // them, as a restarted app would), filters, a chart fed by a running job, the debiased EMA, and
 // the alignment launcher's refusal.
+#include "datasets/importer.h"
 #include "ema.h"
+#include "image_grid.h"
+#include "thumbnail_cache.h"
 #include "main_window.h"
 #include "review_view.h"
 #include "run_dashboard.h"
@@ -12,7 +15,9 @@
 #include "store/sql_util.h"
 #include "test_support.h"
 
+#include <QDirIterator>
 #include <QListView>
+#include <QSignalSpy>
 #include <QtTest>
 #include <qcustomplot.h>
 
@@ -46,6 +51,7 @@ private Q_SLOTS:
     void chartFollowsARunningJob();
     void emaIsDebiased();
     void launcherRefusesWithTheReason();
+    void imageGridPagesBadgesAndThumbnails();
 };
 
 void TestReviewUi::modelPagesThroughAHundredThousandRows()
@@ -173,6 +179,40 @@ void TestReviewUi::launcherRefusesWithTheReason()
     QVERIFY(window.alignRefusal().contains(QLatin1String("No approved knowledge gaps")));
     store::ReviewJournal(ws).record(3, store::Decision::Approve); // sample 3 is a gap
     QVERIFY2(window.alignRefusal().isEmpty(), qPrintable(window.alignRefusal()));
+}
+
+void TestReviewUi::imageGridPagesBadgesAndThumbnails()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    // 100,000 image records (paths that do not exist), plus three real images.
+    {
+        QSqlDatabase db = ws.connection();
+        store::Transaction tx(db, QStringLiteral("test data"));
+        store::exec(db, QStringLiteral("WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 100000) "
+                                       "INSERT INTO images(id, path, status, added_at) SELECT v, '/nowhere/' || v || '.jpg', 'missing', 0 FROM n"));
+        tx.commit();
+    }
+    for (int i = 0; i < 3; ++i)
+        test::writeJpeg(tmp.filePath(QStringLiteral("real/%1.jpg").arg(i)), 640, 480, i);
+    datasets::Importer(ws).importImageFolder(tmp.filePath(QStringLiteral("real")));
+    ui::ThumbnailCache thumbs;
+    ui::ImageGridModel model(&thumbs);
+    model.setWorkspace(ws);
+    QCOMPARE(model.totalCount(), 100003);
+    QCOMPARE(model.rowCount(), ui::ImageGridModel::kPageSize);
+    QCOMPARE(model.data(model.index(0), ui::ImageGridModel::BadgeRole).toString(), QStringLiteral("missing"));
+    model.setBadgeFilter({QStringLiteral("no pair")});
+    QCOMPARE(model.totalCount(), 3);
+    // Asking for a thumbnail returns at once; it arrives from the worker thread and is cached on disk.
+    QSignalSpy ready(&thumbs, &ui::ThumbnailCache::ready);
+    QVERIFY(model.data(model.index(0), Qt::DecorationRole).isNull());
+    QVERIFY(ready.wait(5000));
+    const QPixmap pix = model.data(model.index(0), Qt::DecorationRole).value<QPixmap>();
+    QVERIFY(!pix.isNull());
+    QVERIFY(pix.width() <= ui::ThumbnailCache::kSize && pix.height() <= ui::ThumbnailCache::kSize);
+    QDirIterator it(ws.thumbnailDir(), {QStringLiteral("*.jpg")}, QDir::Files, QDirIterator::Subdirectories);
+    QVERIFY(it.hasNext());
 }
 
 QTEST_MAIN(TestReviewUi)

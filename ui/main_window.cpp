@@ -5,7 +5,9 @@
 #include "util/error.h"
 #include "jobs/job_runner.h"
 #include "pipeline/parity_leveler.h"
+#include "image_grid.h"
 #include "review_view.h"
+#include "thumbnail_cache.h"
 #include "run_dashboard.h"
 #include "workspace_table_models.h"
 
@@ -20,6 +22,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QSqlQuery>
 #include <QThread>
 
 namespace mpa::ui {
@@ -62,6 +65,11 @@ MainWindow::MainWindow(QWidget *parent)
     setWindowTitle(tr("MPA Studio"));
     m_imageView = makeTable(m_images, m_tabs);
     m_sampleView = makeTable(m_samples, m_tabs);
+    m_thumbnails = new ThumbnailCache(this);
+    m_grid = new ImageGridModel(m_thumbnails, this);
+    m_gridView = new ImageGridView(m_tabs);
+    m_gridView->setModel(m_grid);
+    m_tabs->addTab(m_gridView, tr("Browser"));
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
     m_review = new ReviewView(m_tabs);
@@ -148,6 +156,7 @@ void MainWindow::reload()
     m_images->load(*m_ws);
     m_samples->load(*m_ws);
     m_review->setWorkspace(*m_ws);
+    m_grid->setWorkspace(*m_ws);
     m_dashboard->setWorkspace(*m_ws);
     stretchColumn(m_imageView, 1);
     stretchColumn(m_sampleView, 3);
@@ -205,6 +214,20 @@ void MainWindow::importImages()
     });
     connect(worker, &QThread::finished, worker, &QObject::deleteLater);
     worker->start();
+}
+
+void MainWindow::showView(const QString &name)
+{
+    const QStringList names = {QStringLiteral("browser"), QStringLiteral("images"), QStringLiteral("samples"), QStringLiteral("review"), QStringLiteral("runs")};
+    const int index = static_cast<int>(names.indexOf(name.toLower()));
+    if (index < 0)
+        return;
+    m_tabs->setCurrentIndex(index);
+    if (index == 4 && m_ws) {
+        QSqlQuery q(m_ws->connection());
+        if (q.exec(QStringLiteral("SELECT run_id FROM metrics WHERE name = 'loss' ORDER BY run_id DESC LIMIT 1")) && q.next())
+            m_dashboard->showRuns({q.value(0).toLongLong()});
+    }
 }
 
 QString MainWindow::alignRefusal() const

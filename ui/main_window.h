@@ -17,6 +17,9 @@ namespace mpa::ui {
 class ImageTableModel;
 class SampleTableModel;
 class ReviewView;
+class ImageGridModel;
+class ImageGridView;
+class ThumbnailCache;
 class RunDashboard;
 
 class MainWindow : public QMainWindow
@@ -30,6 +33,9 @@ public:
     bool openWorkspace(const QString &path, bool create = false);
     // Why an alignment cannot start now (empty when it can).
     QString alignRefusal() const;
+    // Switches to a view by name (browser, images, samples, review, runs); the runs view shows
+    // the newest run's loss.
+    void showView(const QString &name);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -50,6 +56,9 @@ private:
     SampleTableModel *m_samples = nullptr;
     QLabel *m_counts = nullptr;
     ReviewView *m_review = nullptr;
+    ThumbnailCache *m_thumbnails = nullptr;
+    ImageGridModel *m_grid = nullptr;
+    ImageGridView *m_gridView = nullptr;
     RunDashboard *m_dashboard = nullptr;
     jobs::JobRunner *m_jobs = nullptr;
 };

@@ -54,6 +54,8 @@ commands:
   generate --model DIR --image FILE --prompt TEXT
                                answer one question about an image with the native runtime
   serve --model DIR [--port N] an OpenAI-compatible server over the native runtime (loopback)
+  create-random-model DIR --tokenizer DIR
+                               a small random Qwen2-VL folder to try the pipeline with
   version                      versions of MPA Studio and libtorch, CUDA availability
 
 Run `mpa <command> --help` for a command's options.
@@ -244,6 +246,7 @@ int run(const QStringList &arguments)
         {QStringLiteral("tokenize"), cmdTokenize},
         {QStringLiteral("generate"), cmdGenerate},
         {QStringLiteral("serve"), cmdServe},
+        {QStringLiteral("create-random-model"), cmdCreateRandomModel},
         {QStringLiteral("version"), [](const QStringList &) { return cmdVersion(); }},
         {QStringLiteral("--version"), [](const QStringList &) { return cmdVersion(); }},
     };

@@ -147,6 +147,44 @@ int cmdGenerate(const QStringList &args)
     return 0;
 }
 
+int cmdCreateRandomModel(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("create-random-model DIR --tokenizer DIR [--hidden N] [--layers N] [--seed N]");
+    parser.addOptions({
+        {QStringLiteral("tokenizer"), QStringLiteral("Folder with tokenizer.json (and chat_template.json, preprocessor_config.json)."), QStringLiteral("DIR")},
+        {QStringLiteral("hidden"), QStringLiteral("Hidden size (64)."), QStringLiteral("N"), QStringLiteral("64")},
+        {QStringLiteral("layers"), QStringLiteral("Decoder layers (2)."), QStringLiteral("N"), QStringLiteral("2")},
+        {QStringLiteral("seed"), QStringLiteral("Weight seed (0)."), QStringLiteral("N"), QStringLiteral("0")},
+    });
+    if (!parse(parser, args, synopsis, QStringLiteral("Write a small Qwen2-VL model folder with random weights (for trying the pipeline, "
+                                                      "tests and benchmarks; it answers nonsense).")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    if (!parser.isSet(QStringLiteral("tokenizer")))
+        throw UsageError{QStringLiteral("--tokenizer DIR is required")};
+    const int hidden = parser.value(QStringLiteral("hidden")).toInt();
+    if (hidden < 32 || hidden % 32 != 0)
+        throw UsageError{QStringLiteral("--hidden must be a multiple of 32")};
+    vlm::Qwen2VLConfig c;
+    c.modelType = QStringLiteral("qwen2_vl");
+    c.hiddenSize = hidden;
+    c.intermediateSize = hidden * 2;
+    c.numLayers = std::max(1, parser.value(QStringLiteral("layers")).toInt());
+    c.numHeads = hidden / 16; // head_dim 16
+    c.numKvHeads = std::max(1, c.numHeads / 2);
+    c.mropeSection = {2, 3, 3};
+    c.tieWordEmbeddings = true;
+    c.vision.depth = 1;
+    c.vision.embedDim = 32;
+    c.vision.numHeads = 2;
+    c.vision.hiddenSize = hidden;
+    c.vocabSize = (vlm::Tokenizer::load(parser.value(QStringLiteral("tokenizer")))->vocabSize() + 63) / 64 * 64;
+    vlm::writeRandomModelFolder(p.first(), c, parser.value(QStringLiteral("tokenizer")), parser.value(QStringLiteral("seed")).toULongLong());
+    out() << "wrote " << p.first() << " (" << c.parameterCount() << " parameters)\n";
+    return 0;
+}
+
 int cmdServe(const QStringList &args)
 {
     QCommandLineParser parser;

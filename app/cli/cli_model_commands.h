@@ -8,5 +8,6 @@ int cmdInspectModel(const QStringList &args);
 int cmdTokenize(const QStringList &args);
 int cmdGenerate(const QStringList &args);
 int cmdServe(const QStringList &args);
+int cmdCreateRandomModel(const QStringList &args);
 
 } // namespace mpa::cli

@@ -25,6 +25,7 @@ int main(int argc, char *argv[])
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("workspace"), QStringLiteral("Workspace folder (.mpaw) to open."));
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Save a PNG of the window to FILE and exit."), QStringLiteral("FILE")});
+    parser.addOption({QStringLiteral("view"), QStringLiteral("Start on this view: browser, images, samples, review, runs."), QStringLiteral("VIEW")});
     parser.process(app);
 
     mpa::ui::MainWindow window;
@@ -34,9 +35,11 @@ int main(int argc, char *argv[])
     if (!workspace.isEmpty() && !window.openWorkspace(workspace) && !args.isEmpty())
         return 1;
 
+    if (parser.isSet(QStringLiteral("view")))
+        window.showView(parser.value(QStringLiteral("view")));
     if (parser.isSet(QStringLiteral("screenshot"))) {
         const QString file = parser.value(QStringLiteral("screenshot"));
-        QTimer::singleShot(500, &window, [&window, file] {
+        QTimer::singleShot(1500, &window, [&window, file] { // thumbnails and charts arrive asynchronously
             const bool ok = window.grab().save(file);
             QApplication::exit(ok ? 0 : 1);
         });
