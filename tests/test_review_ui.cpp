@@ -3,7 +3,9 @@
 // them, as a restarted app would), filters, a chart fed by a running job, the debiased EMA, and
 // the alignment launcher's refusal.
 #include "datasets/importer.h"
+#include "backends/torch_runtime.h"
 #include "ema.h"
+#include "job_launcher.h"
 #include "image_grid.h"
 #include "thumbnail_cache.h"
 #include "main_window.h"
@@ -17,6 +19,7 @@
 
 #include <QDirIterator>
 #include <QListView>
+#include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QtTest>
 #include <qcustomplot.h>
@@ -52,6 +55,7 @@ private Q_SLOTS:
     void emaIsDebiased();
     void launcherRefusesWithTheReason();
     void imageGridPagesBadgesAndThumbnails();
+    void launchRefusalsNameTheReason();
 };
 
 void TestReviewUi::modelPagesThroughAHundredThousandRows()
@@ -213,6 +217,46 @@ void TestReviewUi::imageGridPagesBadgesAndThumbnails()
     QVERIFY(pix.width() <= ui::ThumbnailCache::kSize && pix.height() <= ui::ThumbnailCache::kSize);
     QDirIterator it(ws.thumbnailDir(), {QStringLiteral("*.jpg")}, QDir::Files, QDirIterator::Subdirectories);
     QVERIFY(it.hasNext());
+}
+
+void TestReviewUi::launchRefusalsNameTheReason()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    ui::LaunchRequest r;
+    r.kind = ui::JobKind::Annotate;
+    r.model = tmp.filePath(QStringLiteral("nowhere"));
+    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("does not exist")));
+    // A folder that is not a model.
+    QDir().mkpath(tmp.filePath(QStringLiteral("empty")));
+    r.model = tmp.filePath(QStringLiteral("empty"));
+    QVERIFY(!ui::launchRefusal(ws, r).isEmpty());
+    r.device = QStringLiteral("cuda");
+    if (!backends::torchRuntimeInfo().cudaAvailable)
+        QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("CUDA was requested")));
+    r.device = QStringLiteral("cpu");
+    if (!test::fixturesDir().isEmpty()) {
+        const QString model = test::fixture(QStringLiteral("qwen2vl-tiny")); // no tokenizer.json there
+        r.model = model;
+        QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("tokenizer.json")));
+    }
+    // An endpoint is checked when the run connects; the workspace still needs images.
+    r.model = QStringLiteral("http://127.0.0.1:9/v1");
+    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("no readable images")));
+    r.kind = ui::JobKind::Identify;
+    r.smallModel = r.model;
+    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("same folder")));
+    r.smallModel = QStringLiteral("http://127.0.0.1:10/v1");
+    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("no parsed pseudo")));
+    r.kind = ui::JobKind::Align;
+    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("No approved knowledge gaps")));
+    r.selection = QStringLiteral("all");
+    QVERIFY(ui::launchRefusal(ws, r).isEmpty());
+    // The dialog shows the configuration and disables Launch while refused.
+    ui::JobLauncherDialog dialog(ws, ui::JobKind::Align);
+    QVERIFY(!dialog.refusal().isEmpty());
+    const auto *preview = dialog.findChild<QPlainTextEdit *>();
+    QVERIFY(preview->toPlainText().contains(QLatin1String("\"selection\": \"approved-gaps\"")));
 }
 
 QTEST_MAIN(TestReviewUi)

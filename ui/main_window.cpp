@@ -3,7 +3,12 @@
 #include "datasets/importer.h"
 #include "store/stats.h"
 #include "util/error.h"
+#include "backends/backend_factory.h"
+#include "job_launcher.h"
 #include "jobs/job_runner.h"
+#include "pipeline/evaluator.h"
+#include "pipeline/parity_identifier.h"
+#include "pipeline/pseudo_annotator.h"
 #include "pipeline/parity_leveler.h"
 #include "image_grid.h"
 #include "review_view.h"
@@ -106,7 +111,10 @@ void MainWindow::buildMenus()
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
     QMenu *runs = menuBar()->addMenu(tr("&Runs"));
-    runs->addAction(tr("&Align the small model on approved gaps…"), this, &MainWindow::launchAlign);
+    runs->addAction(tr("&Pseudo-annotate images…"), this, [this] { launch(static_cast<int>(JobKind::Annotate)); });
+    runs->addAction(tr("&Identify parity…"), this, [this] { launch(static_cast<int>(JobKind::Identify)); });
+    runs->addAction(tr("&Align the small model…"), this, [this] { launch(static_cast<int>(JobKind::Align)); });
+    runs->addAction(tr("&Evaluate a model…"), this, [this] { launch(static_cast<int>(JobKind::Evaluate)); });
     runs->addAction(tr("&Cancel running jobs"), this, [this] {
         if (m_jobs)
             m_jobs->cancelAll();
@@ -259,6 +267,65 @@ void MainWindow::launchAlign()
         return pipeline::runParityLeveler(ws, model, params, progress);
     });
     statusBar()->showMessage(tr("Alignment queued (%1 approved gaps)").arg(stats.approvedGaps));
+}
+
+void MainWindow::launch(int kindValue)
+{
+    if (!m_ws)
+        return;
+    const auto kind = static_cast<JobKind>(kindValue);
+    JobLauncherDialog dialog(*m_ws, kind, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const LaunchRequest r = dialog.request();
+    if (const QString why = launchRefusal(*m_ws, r); !why.isEmpty()) {
+        QMessageBox::information(this, tr("The run cannot start"), why);
+        return;
+    }
+    // Models are loaded inside the job, on the worker thread.
+    m_jobs->enqueue(dialog.windowTitle(), [r](const store::Workspace &ws, const ProgressFn &progress) {
+        backends::NativeBackendOptions native;
+        native.device = r.device;
+        native.dtype = r.dtype;
+        native.batchSize = r.batch;
+        auto location = [](const QString &m) { return m.startsWith(QLatin1String("http")) ? m : QFileInfo(m).absoluteFilePath(); };
+        switch (r.kind) {
+        case JobKind::Annotate: {
+            auto b = backends::makeBackendFor(r.model, native);
+            pipeline::AnnotateParams p;
+            p.task = r.task;
+            p.batchSize = r.batch;
+            p.maxNewTokens = r.maxNewTokens;
+            return pipeline::runPseudoAnnotator(ws, *b, location(r.model), p, progress);
+        }
+        case JobKind::Identify: {
+            auto l = backends::makeBackendFor(r.model, native);
+            auto s = backends::makeBackendFor(r.smallModel, native);
+            pipeline::IdentifyParams p;
+            p.criterion = r.criterion;
+            p.batchSize = r.batch;
+            p.maxNewTokens = r.maxNewTokens;
+            return pipeline::runParityIdentifier(ws, *l, location(r.model), *s, location(r.smallModel), p, progress);
+        }
+        case JobKind::Align: {
+            pipeline::AlignParams p;
+            p.selection = r.selection;
+            p.device = r.device;
+            p.dtype = r.dtype;
+            return pipeline::runParityLeveler(ws, r.model, p, progress);
+        }
+        case JobKind::Evaluate: {
+            auto b = backends::makeBackendFor(r.model, native);
+            pipeline::EvaluateParams p;
+            p.dataset = r.dataset;
+            p.batchSize = r.batch;
+            p.maxNewTokens = r.maxNewTokens;
+            return pipeline::runEvaluation(ws, *b, location(r.model), p, progress);
+        }
+        }
+        return pipeline::JobSummary{};
+    });
+    statusBar()->showMessage(tr("%1: queued").arg(dialog.windowTitle()));
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

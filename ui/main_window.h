@@ -47,6 +47,7 @@ private:
     void reload();
     void buildMenus();
     void launchAlign();
+    void launch(int kind);
 
     std::optional<store::Workspace> m_ws;
     QTabWidget *m_tabs = nullptr;
