@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QSignalBlocker>
 #include <QSlider>
 #include <QSplitter>
 #include <QSqlQuery>
@@ -66,6 +67,14 @@ RunDashboard::RunDashboard(QWidget *parent)
     connect(m_smoothing, &QSlider::valueChanged, this, [this] { rebuild(); });
     connect(m_log, &QCheckBox::toggled, this, &RunDashboard::setLogScale);
     connect(m_timer, &QTimer::timeout, this, &RunDashboard::refresh);
+    // Selecting runs in the table overlays their curves.
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        QList<qint64> ids;
+        for (const QModelIndex &i : m_table->selectionModel()->selectedRows())
+            ids << m_runs->data(m_runs->index(i.row(), 0)).toLongLong();
+        if (!ids.isEmpty())
+            showRuns(ids);
+    });
     m_timer->start(1000);
 }
 
@@ -75,20 +84,16 @@ void RunDashboard::setWorkspace(const store::Workspace &ws)
     m_shown.clear();
     m_series.clear();
     refresh();
-    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
-        QList<qint64> ids;
-        for (const QModelIndex &i : m_table->selectionModel()->selectedRows())
-            ids << m_runs->data(m_runs->index(i.row(), 0)).toLongLong();
-        showRuns(ids);
-    }, Qt::UniqueConnection);
 }
 
 void RunDashboard::refresh()
 {
     if (!m_ws)
         return;
-    // The run table (small: one row per run).
+    // The run table (small: one row per run). Re-reading it must not look like a new
+    // selection (that would re-enter refresh() while the model swaps its query).
     const QModelIndex current = m_table->currentIndex();
+    const QSignalBlocker blockSelection(m_table->selectionModel());
     QSqlQuery q(m_ws->connection());
     q.exec(QStringLiteral("SELECT id, kind, status, name, datetime(created_at / 1000, 'unixepoch') AS created, "
                           "CASE WHEN finished_at IS NOT NULL THEN (finished_at - started_at) / 1000.0 END AS seconds, error "
