@@ -54,6 +54,7 @@ commands:
   generate --model DIR --image FILE --prompt TEXT
                                answer one question about an image with the native runtime
   serve --model DIR [--port N] an OpenAI-compatible server over the native runtime (loopback)
+  demo create WS [--seed N]     a synthetic VQA world (text, charts, shapes) with test splits
   create-random-model DIR --tokenizer DIR
                                a small random Qwen2-VL folder to try the pipeline with
   version                      versions of MPA Studio and libtorch, CUDA availability
@@ -247,6 +248,7 @@ int run(const QStringList &arguments)
         {QStringLiteral("generate"), cmdGenerate},
         {QStringLiteral("serve"), cmdServe},
         {QStringLiteral("create-random-model"), cmdCreateRandomModel},
+        {QStringLiteral("demo"), cmdDemo},
         {QStringLiteral("version"), [](const QStringList &) { return cmdVersion(); }},
         {QStringLiteral("--version"), [](const QStringList &) { return cmdVersion(); }},
     };

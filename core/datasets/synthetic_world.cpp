@@ -1,0 +1,220 @@
+#include "datasets/synthetic_world.h"
+
+#include "datasets/importer.h"
+#include "store/catalog.h"
+#include "store/sql_util.h"
+#include "util/error.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <random>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace mpa::datasets {
+
+namespace {
+
+struct Colour
+{
+    const char *name;
+    cv::Scalar bgr;
+};
+
+const std::vector<Colour> &colours()
+{
+    static const std::vector<Colour> c = {{"red", {40, 40, 220}},    {"blue", {220, 110, 40}},  {"green", {60, 170, 60}},
+                                          {"yellow", {40, 210, 240}}, {"purple", {180, 70, 150}}, {"orange", {30, 140, 250}}};
+    return c;
+}
+
+const QStringList &words()
+{
+    static const QStringList w = {"STOP", "OPEN", "CAFE", "HOTEL", "EXIT", "SALE", "BANK", "TAXI", "PARK", "BAR", "SHOP", "BOOKS",
+                                  "PIZZA", "MUSEUM", "POLICE", "MARKET", "GARAGE", "BAKERY", "CINEMA", "PHARMACY"};
+    return w;
+}
+
+// A per-image generator: the same (seed, family, index) always gives the same draws.
+std::mt19937_64 rngFor(std::uint64_t seed, const QString &family, int index)
+{
+    std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32), static_cast<std::uint32_t>(qHash(family)),
+                      static_cast<std::uint32_t>(index)};
+    return std::mt19937_64(seq);
+}
+
+int uniform(std::mt19937_64 &rng, int lo, int hi) // inclusive
+{
+    return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+void centredText(cv::Mat &img, const std::string &text, cv::Point centre, double scale, cv::Scalar colour, int thickness)
+{
+    int baseline = 0;
+    const cv::Size s = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &baseline);
+    cv::putText(img, text, centre - cv::Point(s.width / 2, -s.height / 2), cv::FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv::LINE_AA);
+}
+
+SyntheticImage textScene(std::mt19937_64 &rng, int size)
+{
+    SyntheticImage out;
+    cv::Mat img(size, size, CV_8UC3, cv::Scalar(200 + uniform(rng, 0, 40), 180 + uniform(rng, 0, 50), 140 + uniform(rng, 0, 60)));
+    cv::rectangle(img, {0, size * 3 / 4}, {size, size}, cv::Scalar(90, 110, 120), cv::FILLED); // street
+    // A sign with a word, and a label with a number.
+    const QString word = words().at(uniform(rng, 0, static_cast<int>(words().size()) - 1));
+    const Colour &board = colours()[static_cast<std::size_t>(uniform(rng, 0, static_cast<int>(colours().size()) - 1))];
+    const int w = size * 3 / 4, h = size / 4, x = uniform(rng, 0, size - w), y = uniform(rng, size / 16, size / 3);
+    cv::rectangle(img, {x, y}, {x + w, y + h}, board.bgr, cv::FILLED);
+    cv::rectangle(img, {x, y}, {x + w, y + h}, cv::Scalar(30, 30, 30), 2);
+    double scale = 1.0;
+    while (cv::getTextSize(word.toStdString(), cv::FONT_HERSHEY_SIMPLEX, scale, 2, nullptr).width > w - 12)
+        scale -= 0.1;
+    centredText(img, word.toStdString(), {x + w / 2, y + h / 2}, scale, cv::Scalar(255, 255, 255), 2);
+    const int number = uniform(rng, 10, 999);
+    const int lx = uniform(rng, 10, size - 90), ly = size * 3 / 4 - 40;
+    cv::rectangle(img, {lx, ly}, {lx + 80, ly + 34}, cv::Scalar(245, 245, 245), cv::FILLED);
+    cv::rectangle(img, {lx, ly}, {lx + 80, ly + 34}, cv::Scalar(20, 20, 20), 1);
+    centredText(img, std::to_string(number), {lx + 40, ly + 17}, 0.8, cv::Scalar(10, 10, 10), 2);
+    out.items.push_back({QStringLiteral("text"), QStringLiteral("What word is written on the sign?"), word.toLower(), {word.toLower()}});
+    out.items.push_back({QStringLiteral("text"), QStringLiteral("What number is on the white label?"), QString::number(number), {QString::number(number)}});
+    std::vector<uchar> png;
+    cv::imencode(".png", img, png);
+    out.png.assign(png.begin(), png.end());
+    return out;
+}
+
+SyntheticImage barChart(std::mt19937_64 &rng, int size)
+{
+    SyntheticImage out;
+    cv::Mat img(size, size, CV_8UC3, cv::Scalar(250, 250, 250));
+    const int n = uniform(rng, 3, 5);
+    static const char *labels[] = {"A", "B", "C", "D", "E"};
+    const int left = 20, bottom = size - 30, top = 30, width = (size - left - 10) / n;
+    cv::line(img, {left, top - 10}, {left, bottom}, cv::Scalar(30, 30, 30), 2);
+    cv::line(img, {left, bottom}, {size - 5, bottom}, cv::Scalar(30, 30, 30), 2);
+    std::vector<int> values;
+    for (int i = 0; i < n; ++i) {
+        int v;
+        do {
+            v = uniform(rng, 1, 9);
+        } while (std::find(values.begin(), values.end(), v) != values.end()); // distinct: "tallest" is unambiguous
+        values.push_back(v);
+        const int h = (bottom - top) * v / 10;
+        const int x0 = left + 6 + i * width, x1 = x0 + width - 12;
+        cv::rectangle(img, {x0, bottom - h}, {x1, bottom}, colours()[static_cast<std::size_t>(i)].bgr, cv::FILLED);
+        centredText(img, std::to_string(v), {(x0 + x1) / 2, bottom - h - 10}, 0.6, cv::Scalar(20, 20, 20), 2);
+        centredText(img, labels[i], {(x0 + x1) / 2, bottom + 14}, 0.6, cv::Scalar(20, 20, 20), 2);
+    }
+    const int ask = uniform(rng, 0, n - 1);
+    const int tallest = static_cast<int>(std::max_element(values.begin(), values.end()) - values.begin());
+    out.items.push_back({QStringLiteral("chart"), QStringLiteral("What is the value of bar %1?").arg(QLatin1String(labels[ask])),
+                         QString::number(values[static_cast<std::size_t>(ask)]), {QString::number(values[static_cast<std::size_t>(ask)])}});
+    out.items.push_back({QStringLiteral("chart"), QStringLiteral("Which bar is the tallest?"), QString::fromLatin1(labels[tallest]).toLower(),
+                         {QString::fromLatin1(labels[tallest]).toLower()}});
+    std::vector<uchar> png;
+    cv::imencode(".png", img, png);
+    out.png.assign(png.begin(), png.end());
+    return out;
+}
+
+SyntheticImage shapes(std::mt19937_64 &rng, int size)
+{
+    SyntheticImage out;
+    cv::Mat img(size, size, CV_8UC3, cv::Scalar(235, 235, 235));
+    // One circle of a named colour, and k squares (k = 1..4) of another colour.
+    const int circleColour = uniform(rng, 0, static_cast<int>(colours().size()) - 1);
+    int squareColour;
+    do {
+        squareColour = uniform(rng, 0, static_cast<int>(colours().size()) - 1);
+    } while (squareColour == circleColour);
+    const int squares = uniform(rng, 1, 4);
+    const int r = size / 8;
+    const cv::Point c(uniform(rng, r + 2, size / 2 - r), uniform(rng, r + 2, size - r - 2));
+    cv::circle(img, c, r, colours()[static_cast<std::size_t>(circleColour)].bgr, cv::FILLED, cv::LINE_AA);
+    const int side = size / 7;
+    for (int i = 0; i < squares; ++i) {
+        const int x = size / 2 + 4 + (i % 2) * (side + 8), y = 12 + (i / 2) * (side + 10) + uniform(rng, 0, 6);
+        cv::rectangle(img, {x, y}, {x + side, y + side}, colours()[static_cast<std::size_t>(squareColour)].bgr, cv::FILLED);
+    }
+    out.items.push_back({QStringLiteral("knowledge"), QStringLiteral("What colour is the circle?"),
+                         QString::fromLatin1(colours()[static_cast<std::size_t>(circleColour)].name),
+                         {QString::fromLatin1(colours()[static_cast<std::size_t>(circleColour)].name)}});
+    out.items.push_back({QStringLiteral("knowledge"), QStringLiteral("How many squares are there?"), QString::number(squares), {QString::number(squares)}});
+    std::vector<uchar> png;
+    cv::imencode(".png", img, png);
+    out.png.assign(png.begin(), png.end());
+    return out;
+}
+
+} // namespace
+
+QStringList syntheticFamilies()
+{
+    return {QStringLiteral("text"), QStringLiteral("chart"), QStringLiteral("knowledge")};
+}
+
+SyntheticImage synthesizeImage(const QString &family, std::uint64_t seed, int index, int size)
+{
+    auto rng = rngFor(seed, family, index);
+    SyntheticImage img = family == QLatin1String("text")    ? textScene(rng, size)
+                       : family == QLatin1String("chart")   ? barChart(rng, size)
+                       : family == QLatin1String("knowledge") ? shapes(rng, size)
+                                                              : throw Error(QStringLiteral("unknown synthetic family \"%1\"").arg(family));
+    img.family = family;
+    return img;
+}
+
+DemoWorldReport createDemoWorld(const store::Workspace &ws, const DemoWorldOptions &o, const ProgressFn &progress)
+{
+    ws.requireWritable(QStringLiteral("create the demo world"));
+    DemoWorldReport report;
+    report.imageDir = QDir(ws.root()).filePath(QStringLiteral("demo"));
+    const qint64 total = static_cast<qint64>(syntheticFamilies().size()) * (o.poolPerFamily + o.testPerFamily);
+    qint64 done = 0;
+    auto write = [&](const QString &path, const std::vector<std::uint8_t> &png) {
+        QDir().mkpath(QFileInfo(path).absolutePath());
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly) || f.write(reinterpret_cast<const char *>(png.data()), static_cast<qint64>(png.size())) != static_cast<qint64>(png.size()))
+            throw Error(QStringLiteral("%1: cannot write (disk full?)").arg(path));
+    };
+    for (const QString &family : syntheticFamilies()) {
+        // Pool images use indices [0, pool), test images [pool, pool + test): never the same image.
+        for (int i = 0; i < o.poolPerFamily; ++i) {
+            write(QStringLiteral("%1/pool/%2/%3.png").arg(report.imageDir, family).arg(i, 5, 10, QLatin1Char('0')),
+                  synthesizeImage(family, o.seed, i, o.size).png);
+            reportProgress(progress, ++done, total, QStringLiteral("demo images"));
+        }
+        QJsonArray questions;
+        for (int i = 0; i < o.testPerFamily; ++i) {
+            const SyntheticImage img = synthesizeImage(family, o.seed, o.poolPerFamily + i, o.size);
+            const QString name = QStringLiteral("%1.png").arg(i, 5, 10, QLatin1Char('0'));
+            write(QStringLiteral("%1/test/%2/%3").arg(report.imageDir, family, name), img.png);
+            // One question per test image, alternating between the image's facts.
+            const SyntheticItem &item = img.items[static_cast<std::size_t>(i) % img.items.size()];
+            questions.append(QJsonObject{{QStringLiteral("imgname"), name}, {QStringLiteral("query"), item.question},
+                                         {QStringLiteral("label"), item.answer}, {QStringLiteral("question_id"), i}});
+            reportProgress(progress, ++done, total, QStringLiteral("demo images"));
+        }
+        // The labeled split goes in through the ordinary ChartQA-style importer.
+        const QString file = QStringLiteral("%1/test/%2/questions.json").arg(report.imageDir, family);
+        QFile f(file);
+        if (!f.open(QIODevice::WriteOnly))
+            throw Error(QStringLiteral("%1: cannot write").arg(file));
+        f.write(QJsonDocument(questions).toJson());
+        f.close();
+        BenchmarkOptions bo;
+        bo.dataset = QStringLiteral("demo-") + family;
+        bo.split = QStringLiteral("test");
+        bo.imageRoot = QFileInfo(file).absolutePath();
+        report.testQuestions += Importer(ws).importBenchmark(BenchmarkFormat::ChartQa, file, bo).questions;
+    }
+    report.poolImages = Importer(ws).importImageFolder(report.imageDir + QStringLiteral("/pool")).images;
+    return report;
+}
+
+} // namespace mpa::datasets
