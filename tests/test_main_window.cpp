@@ -30,7 +30,7 @@ void TestMainWindow::showsImagesAndSamples()
     QVERIFY(window.openWorkspace(ws.root()));
     auto *tabs = window.findChild<QTabWidget *>();
     QVERIFY(tabs);
-    QCOMPARE(tabs->count(), 5); // Browser, Images, Samples, Review, Runs
+    QCOMPARE(tabs->count(), 7); // Browser, Images, Samples, Review, Runs, Evaluation, Models
     const QList<QTableView *> views = {qobject_cast<QTableView *>(tabs->widget(1)), qobject_cast<QTableView *>(tabs->widget(2))};
     QCOMPARE(views[0]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->rowCount(), 1);

@@ -5,6 +5,8 @@
 #include "datasets/importer.h"
 #include "backends/torch_runtime.h"
 #include "ema.h"
+#include "evaluation_view.h"
+#include "models_view.h"
 #include "job_launcher.h"
 #include "image_grid.h"
 #include "thumbnail_cache.h"
@@ -18,7 +20,9 @@
 #include "test_support.h"
 
 #include <QDirIterator>
+#include <QJsonObject>
 #include <QListView>
+#include <QStandardItemModel>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QtTest>
@@ -56,6 +60,8 @@ private Q_SLOTS:
     void launcherRefusesWithTheReason();
     void imageGridPagesBadgesAndThumbnails();
     void launchRefusalsNameTheReason();
+    void evaluationViewAndFlipTable();
+    void modelsViewValidatesBeforeRegistering();
 };
 
 void TestReviewUi::modelPagesThroughAHundredThousandRows()
@@ -257,6 +263,62 @@ void TestReviewUi::launchRefusalsNameTheReason()
     QVERIFY(!dialog.refusal().isEmpty());
     const auto *preview = dialog.findChild<QPlainTextEdit *>();
     QVERIFY(preview->toPlainText().contains(QLatin1String("\"selection\": \"approved-gaps\"")));
+}
+
+void TestReviewUi::evaluationViewAndFlipTable()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    // A ChartQA-style benchmark of 4 questions and two evaluation runs' predictions.
+    test::writeText(tmp.filePath(QStringLiteral("q.json")), R"([{"imgname":"a.png","query":"q1","label":"10"},{"imgname":"b.png","query":"q2","label":"20"},
+        {"imgname":"c.png","query":"q3","label":"red"},{"imgname":"d.png","query":"q4","label":"4"}])");
+    datasets::Importer(ws).importBenchmark(datasets::BenchmarkFormat::ChartQa, tmp.filePath(QStringLiteral("q.json")), {});
+    store::Catalog c(ws);
+    QJsonObject params{{QStringLiteral("dataset"), QStringLiteral("chartqa")}, {QStringLiteral("model"), QStringLiteral("/m/student")}};
+    const qint64 before = c.createRun(store::RunKind::Evaluate, QStringLiteral("before"), params, store::RunStatus::Finished);
+    const qint64 after = c.createRun(store::RunKind::Evaluate, QStringLiteral("after"), params, store::RunStatus::Finished);
+    const QStringList b = {QStringLiteral("10"), QStringLiteral("7"), QStringLiteral("blue"), QStringLiteral("4")};
+    const QStringList a = {QStringLiteral("10"), QStringLiteral("20"), QStringLiteral("blue"), QStringLiteral("5")};
+    for (qint64 item = 1; item <= 4; ++item) {
+        c.upsertPrediction(before, item, std::nullopt, b[item - 1]);
+        c.upsertPrediction(after, item, std::nullopt, a[item - 1]);
+    }
+    ui::EvaluationView view;
+    view.setWorkspace(ws);
+    QCOMPARE(view.resultsModel()->rowCount(), 2);
+    QCOMPARE(view.resultsModel()->item(0, 4)->data(Qt::DisplayRole).toDouble(), 50.0); // 10 and 4 right
+    view.compare(before, after);
+    QCOMPARE(view.flipModel()->rowCount(), 4);
+    QVERIFY2(view.flipSummary().contains(QLatin1String("1 fixed, 1 broken, 1 still right, 1 still wrong")), qPrintable(view.flipSummary()));
+}
+
+void TestReviewUi::modelsViewValidatesBeforeRegistering()
+{
+    if (test::fixturesDir().isEmpty())
+        QSKIP("golden fixtures not found");
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    ui::ModelsView view;
+    view.setWorkspace(ws);
+    bool finished = false, ok = true;
+    // qwen2vl-tiny has weights but no tokenizer: reported, not registered.
+    view.addFolder(test::fixture(QStringLiteral("qwen2vl-tiny")), store::ModelRole::Small, [&](bool good, const QString &) {
+        finished = true;
+        ok = good;
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(finished, 10000);
+    QVERIFY(!ok);
+    QVERIFY(view.lastReport().contains(QLatin1String("tokenizer.json")));
+    QCOMPARE(test::countRows(ws, QStringLiteral("models")), 0);
+    // An endpoint nobody listens on: a clear failure.
+    finished = false;
+    view.addEndpoint(QStringLiteral("http://127.0.0.1:9/v1"), [&](bool good, const QString &) {
+        finished = true;
+        ok = good;
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(finished, 15000);
+    QVERIFY(!ok);
+    QVERIFY(view.lastReport().contains(QLatin1String("Connection failed")));
 }
 
 QTEST_MAIN(TestReviewUi)

@@ -10,7 +10,9 @@
 #include "pipeline/parity_identifier.h"
 #include "pipeline/pseudo_annotator.h"
 #include "pipeline/parity_leveler.h"
+#include "evaluation_view.h"
 #include "image_grid.h"
+#include "models_view.h"
 #include "review_view.h"
 #include "thumbnail_cache.h"
 #include "run_dashboard.h"
@@ -28,6 +30,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QSqlQuery>
+#include <QStyle>
 #include <QThread>
 
 namespace mpa::ui {
@@ -81,6 +84,10 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_review, tr("Review"));
     m_dashboard = new RunDashboard(m_tabs);
     m_tabs->addTab(m_dashboard, tr("Runs"));
+    m_evaluation = new EvaluationView(m_tabs);
+    m_tabs->addTab(m_evaluation, tr("Evaluation"));
+    m_models = new ModelsView(m_tabs);
+    m_tabs->addTab(m_models, tr("Models"));
     connect(m_review, &ReviewView::reviewsChanged, this, [this] {
         if (m_ws) {
             const store::WorkspaceStats stats = store::collectStats(*m_ws);
@@ -108,8 +115,19 @@ void MainWindow::buildMenus()
     file->addAction(tr("&New…"), QKeySequence::New, this, &MainWindow::newWorkspace);
     file->addAction(tr("&Open…"), QKeySequence::Open, this, &MainWindow::chooseWorkspace);
     file->addAction(tr("&Import image folder…"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::importImages);
+    m_recent = file->addMenu(tr("&Recent"));
+    rebuildRecentMenu();
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    for (const auto &[name, label] : {std::pair<const char *, const char *>{"system", "Theme: follow the system"}, {"light", "Theme: light"}, {"dark", "Theme: dark"}})
+        view->addAction(tr(label), this, [this, name = QString::fromLatin1(name)] {
+            applyTheme(name);
+            QSettings().setValue(QStringLiteral("ui/theme"), name);
+        });
+    view->addSeparator();
+    view->addAction(tr("Keyboard shortcuts"), QKeySequence(Qt::Key_Question), this, &MainWindow::showShortcuts);
+    applyTheme(QSettings().value(QStringLiteral("ui/theme"), QStringLiteral("system")).toString());
     QMenu *runs = menuBar()->addMenu(tr("&Runs"));
     runs->addAction(tr("&Pseudo-annotate images…"), this, [this] { launch(static_cast<int>(JobKind::Annotate)); });
     runs->addAction(tr("&Identify parity…"), this, [this] { launch(static_cast<int>(JobKind::Identify)); });
@@ -151,8 +169,11 @@ bool MainWindow::openWorkspace(const QString &path, bool create)
     connect(m_jobs, &jobs::JobRunner::jobFinished, this, [this](int, bool ok, bool cancelled, const QString &message) {
         statusBar()->showMessage(ok ? (cancelled ? tr("Cancelled: %1").arg(message) : tr("Finished: %1").arg(message)) : tr("Failed: %1").arg(message));
         reload();
+        m_evaluation->reload();
+        m_models->reload();
     });
     QSettings().setValue(QStringLiteral("workspace/last"), m_ws->root());
+    rememberRecent(m_ws->root());
     reload();
     return true;
 }
@@ -165,6 +186,8 @@ void MainWindow::reload()
     m_samples->load(*m_ws);
     m_review->setWorkspace(*m_ws);
     m_grid->setWorkspace(*m_ws);
+    m_evaluation->setWorkspace(*m_ws);
+    m_models->setWorkspace(*m_ws);
     m_dashboard->setWorkspace(*m_ws);
     stretchColumn(m_imageView, 1);
     stretchColumn(m_sampleView, 3);
@@ -226,7 +249,8 @@ void MainWindow::importImages()
 
 void MainWindow::showView(const QString &name)
 {
-    const QStringList names = {QStringLiteral("browser"), QStringLiteral("images"), QStringLiteral("samples"), QStringLiteral("review"), QStringLiteral("runs")};
+    const QStringList names = {QStringLiteral("browser"), QStringLiteral("images"), QStringLiteral("samples"), QStringLiteral("review"),
+                               QStringLiteral("runs"), QStringLiteral("evaluation"), QStringLiteral("models")};
     const int index = static_cast<int>(names.indexOf(name.toLower()));
     if (index < 0)
         return;
@@ -267,6 +291,69 @@ void MainWindow::launchAlign()
         return pipeline::runParityLeveler(ws, model, params, progress);
     });
     statusBar()->showMessage(tr("Alignment queued (%1 approved gaps)").arg(stats.approvedGaps));
+}
+
+void MainWindow::showShortcuts()
+{
+    QMessageBox::information(this, tr("Keyboard shortcuts"),
+                             tr("<table cellpadding=3>"
+                                "<tr><td><b>A</b></td><td>approve the sample (Review)</td></tr>"
+                                "<tr><td><b>R</b></td><td>reject</td></tr>"
+                                "<tr><td><b>U</b></td><td>clear the decision</td></tr>"
+                                "<tr><td><b>J</b> / <b>↓</b></td><td>next sample</td></tr>"
+                                "<tr><td><b>K</b> / <b>↑</b></td><td>previous sample</td></tr>"
+                                "<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b></td><td>undo / redo a decision</td></tr>"
+                                "<tr><td><b>Enter</b> in question/answer</td><td>save the edit (the original is kept)</td></tr>"
+                                "<tr><td><b>Ctrl+N</b> / <b>Ctrl+O</b></td><td>new / open workspace</td></tr>"
+                                "<tr><td><b>Ctrl+I</b></td><td>import an image folder</td></tr>"
+                                "<tr><td><b>?</b></td><td>this overview</td></tr></table>"));
+}
+
+void MainWindow::applyTheme(const QString &theme)
+{
+    // "system" keeps the platform's palette (light or dark as the desktop says).
+    static const QPalette systemPalette = qApp->palette();
+    if (theme == QLatin1String("dark")) {
+        qApp->setStyle(QStringLiteral("Fusion"));
+        QPalette p;
+        p.setColor(QPalette::Window, QColor(45, 45, 48));
+        p.setColor(QPalette::WindowText, Qt::white);
+        p.setColor(QPalette::Base, QColor(30, 30, 30));
+        p.setColor(QPalette::AlternateBase, QColor(45, 45, 48));
+        p.setColor(QPalette::Text, Qt::white);
+        p.setColor(QPalette::Button, QColor(53, 53, 56));
+        p.setColor(QPalette::ButtonText, Qt::white);
+        p.setColor(QPalette::Highlight, QColor(42, 130, 218));
+        p.setColor(QPalette::HighlightedText, Qt::black);
+        p.setColor(QPalette::ToolTipBase, QColor(53, 53, 56));
+        p.setColor(QPalette::ToolTipText, Qt::white);
+        qApp->setPalette(p);
+    } else if (theme == QLatin1String("light")) {
+        qApp->setStyle(QStringLiteral("Fusion"));
+        qApp->setPalette(qApp->style()->standardPalette());
+    } else {
+        qApp->setPalette(systemPalette);
+    }
+}
+
+void MainWindow::rememberRecent(const QString &path)
+{
+    QSettings settings;
+    QStringList recent = settings.value(QStringLiteral("workspace/recent")).toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    settings.setValue(QStringLiteral("workspace/recent"), recent.mid(0, 8));
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    if (!m_recent)
+        return;
+    m_recent->clear();
+    for (const QString &path : QSettings().value(QStringLiteral("workspace/recent")).toStringList())
+        m_recent->addAction(path, this, [this, path] { openWorkspace(path); });
+    m_recent->setEnabled(!m_recent->isEmpty());
 }
 
 void MainWindow::launch(int kindValue)

@@ -20,6 +20,8 @@ class ReviewView;
 class ImageGridModel;
 class ImageGridView;
 class ThumbnailCache;
+class EvaluationView;
+class ModelsView;
 class RunDashboard;
 
 class MainWindow : public QMainWindow
@@ -48,6 +50,11 @@ private:
     void buildMenus();
     void launchAlign();
     void launch(int kind);
+    void showShortcuts();
+    void applyTheme(const QString &theme);
+    void rememberRecent(const QString &path);
+    void rebuildRecentMenu();
+    QMenu *m_recent = nullptr;
 
     std::optional<store::Workspace> m_ws;
     QTabWidget *m_tabs = nullptr;
@@ -60,6 +67,8 @@ private:
     ThumbnailCache *m_thumbnails = nullptr;
     ImageGridModel *m_grid = nullptr;
     ImageGridView *m_gridView = nullptr;
+    EvaluationView *m_evaluation = nullptr;
+    ModelsView *m_models = nullptr;
     RunDashboard *m_dashboard = nullptr;
     jobs::JobRunner *m_jobs = nullptr;
 };
