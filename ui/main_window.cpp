@@ -30,7 +30,14 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QSqlQuery>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QInputDialog>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QListWidget>
 #include <QStyle>
+#include <QVBoxLayout>
 #include <QThread>
 
 namespace mpa::ui {
@@ -77,7 +84,17 @@ MainWindow::MainWindow(QWidget *parent)
     m_grid = new ImageGridModel(m_thumbnails, this);
     m_gridView = new ImageGridView(m_tabs);
     m_gridView->setModel(m_grid);
-    m_tabs->addTab(m_gridView, tr("Browser"));
+    auto *browser = new QWidget(m_tabs);
+    auto *badge = new QComboBox(browser);
+    badge->addItem(tr("All images"), QStringList());
+    for (const char *b : {"no pair", "pending", "gap", "approved", "rejected", "parse failure", "missing", "corrupt"})
+        badge->addItem(QString::fromLatin1(b), QStringList{QString::fromLatin1(b)});
+    auto *browserLayout = new QVBoxLayout(browser);
+    browserLayout->setContentsMargins(0, 0, 0, 0);
+    browserLayout->addWidget(badge, 0, Qt::AlignLeft);
+    browserLayout->addWidget(m_gridView, 1);
+    connect(badge, &QComboBox::currentIndexChanged, this, [this, badge] { m_grid->setBadgeFilter(badge->currentData().toStringList()); });
+    m_tabs->addTab(browser, tr("Browser"));
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
     m_review = new ReviewView(m_tabs);
@@ -96,6 +113,12 @@ MainWindow::MainWindow(QWidget *parent)
     });
     setCentralWidget(m_tabs);
     statusBar()->addPermanentWidget(m_counts);
+    // The jobs panel: queued, running and finished jobs of this session.
+    auto *jobsDock = new QDockWidget(tr("Jobs"), this);
+    jobsDock->setObjectName(QStringLiteral("jobs"));
+    m_jobList = new QListWidget(jobsDock);
+    jobsDock->setWidget(m_jobList);
+    addDockWidget(Qt::BottomDockWidgetArea, jobsDock);
     buildMenus();
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
@@ -133,6 +156,7 @@ void MainWindow::buildMenus()
     runs->addAction(tr("&Identify parity…"), this, [this] { launch(static_cast<int>(JobKind::Identify)); });
     runs->addAction(tr("&Align the small model…"), this, [this] { launch(static_cast<int>(JobKind::Align)); });
     runs->addAction(tr("&Evaluate a model…"), this, [this] { launch(static_cast<int>(JobKind::Evaluate)); });
+    runs->addAction(tr("&Resume a stopped run…"), this, &MainWindow::resumeStoppedRun);
     runs->addAction(tr("&Cancel running jobs"), this, [this] {
         if (m_jobs)
             m_jobs->cancelAll();
@@ -163,11 +187,23 @@ bool MainWindow::openWorkspace(const QString &path, bool create)
     }
     delete m_jobs;
     m_jobs = new jobs::JobRunner(*m_ws, this);
-    connect(m_jobs, &jobs::JobRunner::progress, this, [this](int, qint64 done, qint64 total, const QString &phase, double eta) {
-        statusBar()->showMessage(tr("%1: %2 / %3, about %4 s left").arg(phase).arg(done).arg(total).arg(eta, 0, 'f', 0));
+    connect(m_jobs, &jobs::JobRunner::progress, this, [this](int id, qint64 done, qint64 total, const QString &phase, double eta) {
+        const QString text = tr("%1: %2 / %3, about %4 s left").arg(phase).arg(done).arg(total).arg(eta, 0, 'f', 0);
+        statusBar()->showMessage(text);
+        for (int i = 0; i < m_jobList->count(); ++i)
+            if (m_jobList->item(i)->data(Qt::UserRole).toInt() == id)
+                m_jobList->item(i)->setText(tr("#%1 running · %2").arg(id).arg(text));
     });
-    connect(m_jobs, &jobs::JobRunner::jobFinished, this, [this](int, bool ok, bool cancelled, const QString &message) {
-        statusBar()->showMessage(ok ? (cancelled ? tr("Cancelled: %1").arg(message) : tr("Finished: %1").arg(message)) : tr("Failed: %1").arg(message));
+    connect(m_jobs, &jobs::JobRunner::jobStarted, this, [this](int id, const QString &title) {
+        auto *item = new QListWidgetItem(tr("#%1 running · %2").arg(id).arg(title), m_jobList);
+        item->setData(Qt::UserRole, id);
+    });
+    connect(m_jobs, &jobs::JobRunner::jobFinished, this, [this](int id, bool ok, bool cancelled, const QString &message) {
+        const QString text = ok ? (cancelled ? tr("Cancelled: %1").arg(message) : tr("Finished: %1").arg(message)) : tr("Failed: %1").arg(message);
+        statusBar()->showMessage(text);
+        for (int i = 0; i < m_jobList->count(); ++i)
+            if (m_jobList->item(i)->data(Qt::UserRole).toInt() == id)
+                m_jobList->item(i)->setText(tr("#%1 · %2").arg(id).arg(text));
         reload();
         m_evaluation->reload();
         m_models->reload();
@@ -291,6 +327,56 @@ void MainWindow::launchAlign()
         return pipeline::runParityLeveler(ws, model, params, progress);
     });
     statusBar()->showMessage(tr("Alignment queued (%1 approved gaps)").arg(stats.approvedGaps));
+}
+
+void MainWindow::resumeStoppedRun()
+{
+    if (!m_ws)
+        return;
+    QSqlQuery q(m_ws->connection());
+    q.exec(QStringLiteral("SELECT id, kind, status, name, params FROM runs WHERE kind != 'import' AND status IN ('interrupted', 'cancelled', 'failed') ORDER BY id DESC"));
+    QStringList items;
+    QHash<QString, QPair<qint64, QString>> runs;
+    QHash<qint64, QJsonObject> params;
+    while (q.next()) {
+        const QString label = tr("#%1 %2 (%3) %4").arg(q.value(0).toLongLong()).arg(q.value(1).toString(), q.value(2).toString(), q.value(3).toString());
+        items << label;
+        runs.insert(label, {q.value(0).toLongLong(), q.value(1).toString()});
+        params.insert(q.value(0).toLongLong(), QJsonDocument::fromJson(q.value(4).toString().toUtf8()).object());
+    }
+    if (items.isEmpty()) {
+        QMessageBox::information(this, tr("Resume"), tr("No interrupted, cancelled or failed runs."));
+        return;
+    }
+    bool ok = false;
+    const QString chosen = QInputDialog::getItem(this, tr("Resume a stopped run"), tr("Run"), items, 0, false, &ok);
+    if (!ok)
+        return;
+    const auto [runId, kind] = runs.value(chosen);
+    const QJsonObject p = params.value(runId);
+    // Each job reads its own settings back from the run record; only the models are needed here.
+    m_jobs->enqueue(tr("resume #%1").arg(runId), [runId, kind, p](const store::Workspace &ws, const ProgressFn &progress) {
+        backends::NativeBackendOptions native;
+        native.device = p.value(QStringLiteral("device")).toString(QStringLiteral("cpu"));
+        native.dtype = p.value(QStringLiteral("dtype")).toString(QStringLiteral("f32"));
+        if (kind == QLatin1String("annotate")) {
+            auto b = backends::makeBackendFor(p.value(QStringLiteral("model")).toString(), native);
+            return pipeline::runPseudoAnnotator(ws, *b, p.value(QStringLiteral("model")).toString(), {}, progress, runId);
+        }
+        if (kind == QLatin1String("identify")) {
+            auto l = backends::makeBackendFor(p.value(QStringLiteral("large_model")).toString(), native);
+            auto s = backends::makeBackendFor(p.value(QStringLiteral("small_model")).toString(), native);
+            return pipeline::runParityIdentifier(ws, *l, p.value(QStringLiteral("large_model")).toString(), *s,
+                                                 p.value(QStringLiteral("small_model")).toString(), {}, progress, runId);
+        }
+        if (kind == QLatin1String("evaluate")) {
+            auto b = backends::makeBackendFor(p.value(QStringLiteral("model")).toString(), native);
+            return pipeline::runEvaluation(ws, *b, p.value(QStringLiteral("model")).toString(), {}, progress, runId);
+        }
+        if (kind == QLatin1String("align"))
+            return pipeline::runParityLeveler(ws, p.value(QStringLiteral("model")).toString(), {}, progress, runId);
+        throw Error(QStringLiteral("runs of kind %1 cannot be resumed").arg(kind));
+    });
 }
 
 void MainWindow::showShortcuts()

@@ -9,6 +9,7 @@ class JobRunner;
 #include <optional>
 
 class QLabel;
+class QListWidget;
 class QTabWidget;
 class QTableView;
 
@@ -51,6 +52,8 @@ private:
     void launchAlign();
     void launch(int kind);
     void showShortcuts();
+    void resumeStoppedRun();
+    QListWidget *m_jobList = nullptr;
     void applyTheme(const QString &theme);
     void rememberRecent(const QString &path);
     void rebuildRecentMenu();

@@ -308,6 +308,31 @@ void ReviewView::showCurrent()
     html += QStringLiteral("</table>");
     if (!r->parsed)
         html += tr("<p><b>Raw output (did not parse):</b></p><pre>%1</pre>").arg(r->rawText.toHtmlEscaped());
+    // The sample's history: every decision in the journal, and the runs that touched it.
+    const QList<store::ReviewEntry> history = store::ReviewJournal(*m_ws).history(r->id);
+    if (!history.isEmpty()) {
+        html += tr("<p><b>History</b></p><ul>");
+        for (const store::ReviewEntry &e : history) {
+            QString line = QStringLiteral("%1 %2").arg(e.at.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")), store::toString(e.decision));
+            if (e.question)
+                line += tr(", question edited to \"%1\"").arg(e.question->toHtmlEscaped());
+            if (e.answer)
+                line += tr(", answer edited to \"%1\"").arg(e.answer->toHtmlEscaped());
+            if (!e.note.isEmpty())
+                line += QStringLiteral(" (%1)").arg(e.note.toHtmlEscaped());
+            html += QStringLiteral("<li>%1</li>").arg(line);
+        }
+        html += QStringLiteral("</ul>");
+    }
+    QSqlQuery runs = store::exec(db, QStringLiteral("SELECT DISTINCT r.id, r.kind, r.name FROM runs r WHERE r.id IN "
+                                                    "(SELECT run_id FROM answers WHERE sample_id = ? UNION SELECT run_id FROM verdicts WHERE sample_id = ? "
+                                                    "UNION SELECT run_id FROM samples WHERE id = ?) ORDER BY r.id"),
+                                 {r->id, r->id, r->id});
+    QStringList runNames;
+    while (runs.next())
+        runNames << QStringLiteral("%1 #%2").arg(runs.value(1).toString()).arg(runs.value(0).toLongLong());
+    if (!runNames.isEmpty())
+        html += tr("<p><b>Runs:</b> %1</p>").arg(runNames.join(QStringLiteral(", ")));
     html += tr("<p style='color:gray'>%1</p>").arg(r->imagePath.toHtmlEscaped());
     m_details->setHtml(html);
 

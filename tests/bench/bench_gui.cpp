@@ -7,6 +7,7 @@
 // Usage: bench_gui [TOKENIZER_DIR]
 #include "datasets/importer.h"
 #include "jobs/job_runner.h"
+#include "image_grid.h"
 #include "main_window.h"
 #include "pipeline/parity_leveler.h"
 #include "run_dashboard.h"
@@ -50,7 +51,7 @@ double firstPaintMs(const QString &workspace)
     w.resize(1280, 800);
     w.show();
     w.openWorkspace(workspace);
-    auto *grid = w.findChild<QListView *>();
+    auto *grid = w.findChild<ui::ImageGridView *>();
     PaintWatcher watcher;
     grid->viewport()->installEventFilter(&watcher);
     while (!watcher.painted && t.elapsed() < 30000)
