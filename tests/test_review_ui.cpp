@@ -83,6 +83,14 @@ void TestReviewUi::modelPagesThroughAHundredThousandRows()
     model.setFilter(gaps);
     QCOMPARE(model.totalCount(), 33333);
     QCOMPARE(model.data(model.index(0), ui::SampleListModel::OutcomeRole).toString(), QStringLiteral("gap"));
+    // Gaps first, then the rest, paging by offset across pages.
+    store::SampleFilter ordered;
+    ordered.order = QStringLiteral("gaps-first");
+    model.setFilter(ordered);
+    while (model.rowCount() < 33400 && model.canFetchMore({}))
+        model.fetchMore({});
+    QCOMPARE(model.data(model.index(33332), ui::SampleListModel::OutcomeRole).toString(), QStringLiteral("gap"));
+    QCOMPARE(model.data(model.index(33333), ui::SampleListModel::OutcomeRole).toString(), QStringLiteral("both_right"));
 }
 
 void TestReviewUi::keyboardReviewWithUndoSurvivesRestart()

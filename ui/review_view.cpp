@@ -45,6 +45,7 @@ ReviewView::ReviewView(QWidget *parent)
     , m_list(new QListView(this))
     , m_outcome(new QComboBox(this))
     , m_state(new QComboBox(this))
+    , m_order(new QComboBox(this))
     , m_search(new QLineEdit(this))
     , m_image(new QLabel(this))
     , m_question(new QLineEdit(this))
@@ -62,6 +63,10 @@ ReviewView::ReviewView(QWidget *parent)
     m_state->addItem(tr("Pending"), QStringLiteral("pending"));
     m_state->addItem(tr("Approved"), QStringLiteral("approved"));
     m_state->addItem(tr("Rejected"), QStringLiteral("rejected"));
+    m_order->addItem(tr("In order"), QStringLiteral("id"));
+    m_order->addItem(tr("Gaps first"), QStringLiteral("gaps-first"));
+    m_order->addItem(tr("Large model most confident first"), QStringLiteral("confidence"));
+    m_order->addItem(tr("By image"), QStringLiteral("image"));
     m_search->setPlaceholderText(tr("Search questions and answers"));
     m_search->setClearButtonEnabled(true);
     m_list->setModel(m_model);
@@ -76,6 +81,7 @@ ReviewView::ReviewView(QWidget *parent)
     auto *filters = new QHBoxLayout;
     filters->addWidget(m_outcome);
     filters->addWidget(m_state);
+    filters->addWidget(m_order);
     filters->addWidget(m_search, 1);
     auto *left = new QWidget(this);
     auto *leftLayout = new QVBoxLayout(left);
@@ -101,6 +107,7 @@ ReviewView::ReviewView(QWidget *parent)
 
     connect(m_outcome, &QComboBox::currentIndexChanged, this, &ReviewView::applyFilter);
     connect(m_state, &QComboBox::currentIndexChanged, this, &ReviewView::applyFilter);
+    connect(m_order, &QComboBox::currentIndexChanged, this, &ReviewView::applyFilter);
     connect(m_search, &QLineEdit::returnPressed, this, &ReviewView::applyFilter);
     connect(m_list->selectionModel(), &QItemSelectionModel::currentChanged, this, &ReviewView::showCurrent);
     connect(m_question, &QLineEdit::returnPressed, this, &ReviewView::saveEdits);
@@ -140,6 +147,7 @@ void ReviewView::applyFilter()
     if (const QString s = m_state->currentData().toString(); !s.isEmpty())
         f.reviewState = s;
     f.text = m_search->text().trimmed();
+    f.order = m_order->currentData().toString();
     m_model->setFilter(f);
     if (m_ws && m_model->rowCount() > 0)
         m_list->setCurrentIndex(m_model->index(0));

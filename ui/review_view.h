@@ -60,6 +60,7 @@ private:
     QListView *m_list;
     QComboBox *m_outcome;
     QComboBox *m_state;
+    QComboBox *m_order;
     QLineEdit *m_search;
     QLabel *m_image;
     QLineEdit *m_question;

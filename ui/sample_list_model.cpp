@@ -47,8 +47,11 @@ void SampleListModel::fetchMore(const QModelIndex &parent)
 {
     if (parent.isValid() || m_exhausted || !m_ws)
         return;
+    // Id order pages by key (constant cost at any depth); other orders by offset.
     const qint64 after = m_rows.isEmpty() ? 0 : m_rows.last().id;
-    const QList<store::SampleRow> page = store::SampleQuery(*m_ws).page(m_filter, after, kPageSize);
+    const QList<store::SampleRow> page = m_filter.order == QLatin1String("id")
+                                             ? store::SampleQuery(*m_ws).page(m_filter, after, kPageSize)
+                                             : store::SampleQuery(*m_ws).pageAt(m_filter, m_rows.size(), kPageSize);
     if (page.size() < kPageSize)
         m_exhausted = true;
     if (page.isEmpty())

@@ -100,6 +100,34 @@ QList<SampleRow> SampleQuery::page(const SampleFilter &filter, qint64 afterId, i
     return rows;
 }
 
+QList<SampleRow> SampleQuery::pageAt(const SampleFilter &filter, qint64 offset, int limit)
+{
+    QString order;
+    if (filter.order == QLatin1String("gaps-first"))
+        order = QStringLiteral("(s.outcome = 'gap') DESC, s.id");
+    else if (filter.order == QLatin1String("confidence"))
+        order = QStringLiteral("(SELECT max(a.logprob) FROM answers a JOIN models m ON m.id = a.model_id "
+                               "WHERE a.sample_id = s.id AND m.role = 'large') DESC NULLS LAST, s.id");
+    else if (filter.order == QLatin1String("image"))
+        order = QStringLiteral("i.path, s.id");
+    else
+        order = QStringLiteral("s.id");
+    QSqlDatabase db = m_ws.connection();
+    const Where w = buildWhere(filter);
+    QSqlQuery q = prepare(db, QStringLiteral("SELECT %1 FROM samples s JOIN images i ON i.id = s.image_id WHERE %2 ORDER BY %3 LIMIT ? OFFSET ?")
+                                  .arg(QLatin1String(kColumns), w.sql, order));
+    q.setForwardOnly(true);
+    for (const QVariant &b : w.binds)
+        q.addBindValue(b);
+    q.addBindValue(limit);
+    q.addBindValue(offset);
+    exec(q, QStringLiteral("listing samples"));
+    QList<SampleRow> rows;
+    while (q.next())
+        rows << readRow(q);
+    return rows;
+}
+
 qint64 SampleQuery::count(const SampleFilter &filter)
 {
     QSqlDatabase db = m_ws.connection();

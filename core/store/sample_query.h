@@ -16,6 +16,9 @@ struct SampleFilter
     std::optional<QString> source;
     std::optional<bool> parsed;
     QString text; // substring of question or answer (case-insensitive for ASCII)
+    // Queue order: "id" (default, keyset-paged), "gaps-first", "confidence" (the large model's
+    // answer log-probability, most confident first), "image" (by image path).
+    QString order = QStringLiteral("id");
 };
 
 struct SampleRow
@@ -43,6 +46,8 @@ public:
     explicit SampleQuery(const Workspace &ws);
     // Up to `limit` rows with id > afterId, in id order.
     QList<SampleRow> page(const SampleFilter &filter, qint64 afterId = 0, int limit = 200);
+    // For orders other than "id": rows [offset, offset + limit) of the ordered result.
+    QList<SampleRow> pageAt(const SampleFilter &filter, qint64 offset, int limit = 200);
     qint64 count(const SampleFilter &filter);
     std::optional<SampleRow> byId(qint64 id);
 
