@@ -172,6 +172,11 @@ void TestReviewUi::chartFollowsARunningJob()
     QTemporaryDir out;
     QVERIFY(dash.exportChart(out.filePath(QStringLiteral("loss.png"))));
     QVERIFY(QFileInfo(out.filePath(QStringLiteral("loss.png"))).size() > 0);
+    QVERIFY(dash.exportChart(out.filePath(QStringLiteral("loss.svg"))));
+    QFile svg(out.filePath(QStringLiteral("loss.svg")));
+    QVERIFY(svg.open(QIODevice::ReadOnly));
+    QVERIFY(svg.readAll().contains("<svg"));
+    QVERIFY(dash.exportChart(out.filePath(QStringLiteral("loss.pdf"))));
 }
 
 void TestReviewUi::emaIsDebiased()

@@ -31,6 +31,11 @@
 #include <QTableView>
 #include <QSqlQuery>
 #include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QDockWidget>
 #include <QInputDialog>
 #include <QJsonDocument>
@@ -138,6 +143,7 @@ void MainWindow::buildMenus()
     file->addAction(tr("&New…"), QKeySequence::New, this, &MainWindow::newWorkspace);
     file->addAction(tr("&Open…"), QKeySequence::Open, this, &MainWindow::chooseWorkspace);
     file->addAction(tr("&Import image folder…"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::importImages);
+    file->addAction(tr("Import &annotations…"), this, &MainWindow::importAnnotations);
     m_recent = file->addMenu(tr("&Recent"));
     rebuildRecentMenu();
     file->addSeparator();
@@ -499,6 +505,66 @@ void MainWindow::launch(int kindValue)
         return pipeline::JobSummary{};
     });
     statusBar()->showMessage(tr("%1: queued").arg(dialog.windowTitle()));
+}
+
+void MainWindow::importAnnotations()
+{
+    if (!m_ws)
+        return;
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Import annotations"));
+    auto *format = new QComboBox(&dialog);
+    const QList<QPair<QString, QString>> formats = {
+        {QStringLiteral("textvqa"), tr("TextVQA (official JSON)")}, {QStringLiteral("stvqa"), tr("ST-VQA task 1")},
+        {QStringLiteral("chartqa"), tr("ChartQA")}, {QStringLiteral("vqa"), tr("VQAv2 / OK-VQA (questions file, or merged)")},
+        {QStringLiteral("llava"), tr("LLaVA / Qwen2-VL-Finetune conversations")}, {QStringLiteral("mpa-pa"), tr("MPA scripts: PA output")},
+        {QStringLiteral("mpa-pi"), tr("MPA scripts: PI answers")}, {QStringLiteral("mpa-eval"), tr("MPA scripts: Eval output")},
+        {QStringLiteral("jsonl"), tr("MPA Studio JSONL export")}};
+    for (const auto &[key, label] : formats)
+        format->addItem(label, key);
+    auto *file = new QLineEdit(&dialog);
+    auto *root = new QLineEdit(&dialog);
+    root->setPlaceholderText(tr("optional: the folder the image paths are relative to"));
+    auto *extra = new QLineEdit(&dialog);
+    extra->setPlaceholderText(tr("vqa: annotations file · llava: task · mpa-pi: large or small"));
+    auto *browse = new QPushButton(tr("Choose…"), &dialog);
+    connect(browse, &QPushButton::clicked, &dialog, [&] {
+        const QString f = QFileDialog::getOpenFileName(&dialog, tr("Annotation file"), {}, tr("JSON (*.json *.jsonl);;All files (*)"));
+        if (!f.isEmpty())
+            file->setText(f);
+    });
+    auto *form = new QFormLayout(&dialog);
+    form->addRow(tr("Format"), format);
+    auto *fileRow = new QHBoxLayout;
+    fileRow->addWidget(file, 1);
+    fileRow->addWidget(browse);
+    form->addRow(tr("File"), fileRow);
+    form->addRow(tr("Image folder"), root);
+    form->addRow(tr("Extra"), extra);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted || file->text().isEmpty())
+        return;
+    datasets::AnnotationImport r;
+    r.format = format->currentData().toString();
+    r.file = file->text();
+    r.imageRoot = root->text();
+    if (r.format == QLatin1String("vqa"))
+        r.annotationsFile = extra->text();
+    else if (r.format == QLatin1String("llava"))
+        r.task = extra->text();
+    else if (r.format == QLatin1String("mpa-pi"))
+        r.role = extra->text();
+    // Parsing and writing happen on the job thread.
+    m_jobs->enqueue(tr("import %1").arg(QFileInfo(r.file).fileName()), [r](const store::Workspace &ws, const ProgressFn &progress) {
+        const datasets::ImportReport report = datasets::importAnnotations(ws, r, progress);
+        pipeline::JobSummary s;
+        s.runId = report.runId;
+        s.done = report.samples + report.questions + report.answers;
+        return s;
+    });
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

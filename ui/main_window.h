@@ -47,6 +47,7 @@ private:
     void newWorkspace();
     void chooseWorkspace();
     void importImages();
+    void importAnnotations();
     void reload();
     void buildMenus();
     void launchAlign();

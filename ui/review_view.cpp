@@ -9,6 +9,11 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QFormLayout>
+#include <QGraphicsPixmapItem>
+#include <QGraphicsScene>
+#include <QGraphicsView>
+#include <QPushButton>
+#include <QWheelEvent>
 #include <QHBoxLayout>
 #include <QImageReader>
 #include <QLabel>
@@ -47,7 +52,8 @@ ReviewView::ReviewView(QWidget *parent)
     , m_state(new QComboBox(this))
     , m_order(new QComboBox(this))
     , m_search(new QLineEdit(this))
-    , m_image(new QLabel(this))
+    , m_image(new QGraphicsView(this))
+    , m_imageState(new QLabel(this))
     , m_question(new QLineEdit(this))
     , m_answer(new QLineEdit(this))
     , m_details(new QTextBrowser(this))
@@ -72,9 +78,15 @@ ReviewView::ReviewView(QWidget *parent)
     m_list->setModel(m_model);
     m_list->setUniformItemSizes(true); // constant row height: no per-row layout on huge queues
     m_list->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_image->setAlignment(Qt::AlignCenter);
+    // The image: fitted to the view, zoom with the wheel, pan by dragging.
+    m_image->setScene(new QGraphicsScene(m_image));
+    m_pixmap = m_image->scene()->addPixmap(QPixmap());
+    m_pixmap->setTransformationMode(Qt::SmoothTransformation);
+    m_image->setDragMode(QGraphicsView::ScrollHandDrag);
+    m_image->setTransformationAnchor(QGraphicsView::AnchorUnderMouse);
     m_image->setMinimumSize(320, 240);
-    m_image->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    m_image->viewport()->installEventFilter(this);
+    m_imageState->setAlignment(Qt::AlignCenter);
     m_question->setToolTip(tr("Edit and press Enter: the original is kept in the journal"));
     m_answer->setToolTip(m_question->toolTip());
 
@@ -89,6 +101,21 @@ ReviewView::ReviewView(QWidget *parent)
     leftLayout->addLayout(filters);
     leftLayout->addWidget(m_list, 1);
     leftLayout->addWidget(m_counts);
+    auto *bulk = new QHBoxLayout;
+    auto *approveAll = new QPushButton(tr("Approve all shown"), left);
+    auto *rejectAll = new QPushButton(tr("Reject all shown"), left);
+    bulk->addWidget(approveAll);
+    bulk->addWidget(rejectAll);
+    bulk->addStretch();
+    leftLayout->addLayout(bulk);
+    auto confirmBulk = [this](store::Decision d) {
+        const QString what = d == store::Decision::Approve ? tr("approve") : tr("reject");
+        if (QMessageBox::question(this, tr("Bulk decision"), tr("Really %1 all %2 samples the filter shows?").arg(what).arg(m_model->totalCount()))
+            == QMessageBox::Yes)
+            decideAllFiltered(d);
+    };
+    connect(approveAll, &QPushButton::clicked, this, [confirmBulk] { confirmBulk(store::Decision::Approve); });
+    connect(rejectAll, &QPushButton::clicked, this, [confirmBulk] { confirmBulk(store::Decision::Reject); });
     auto *right = new QWidget(this);
     auto *form = new QFormLayout;
     form->addRow(tr("Question"), m_question);
@@ -96,6 +123,7 @@ ReviewView::ReviewView(QWidget *parent)
     auto *rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
     rightLayout->addWidget(m_image, 3);
+    rightLayout->addWidget(m_imageState);
     rightLayout->addLayout(form);
     rightLayout->addWidget(m_details, 2);
     auto *split = new QSplitter(this);
@@ -128,6 +156,20 @@ ReviewView::ReviewView(QWidget *parent)
     connect(undoKey, &QShortcut::activated, this, &ReviewView::undo);
     auto *redoKey = new QShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), this);
     connect(redoKey, &QShortcut::activated, this, &ReviewView::redo);
+}
+
+bool ReviewView::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_image->viewport() && event->type() == QEvent::Wheel) {
+        const double factor = static_cast<QWheelEvent *>(event)->angleDelta().y() > 0 ? 1.25 : 0.8;
+        m_image->scale(factor, factor);
+        return true;
+    }
+    if (watched == m_image->viewport() && event->type() == QEvent::MouseButtonDblClick) {
+        m_image->fitInView(m_pixmap, Qt::KeepAspectRatio); // double-click: fit again
+        return true;
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 void ReviewView::setWorkspace(const store::Workspace &ws)
@@ -293,7 +335,8 @@ void ReviewView::showCurrent()
     m_answer->setEnabled(r && r->parsed);
     if (!r || !m_ws) {
         m_details->clear();
-        m_image->clear();
+        m_pixmap->setPixmap(QPixmap());
+        m_imageState->clear();
         return;
     }
     // Both models' answers with their normalised forms: the match is what decides the outcome.
@@ -347,8 +390,9 @@ void ReviewView::showCurrent()
     // The image is decoded off the GUI thread; a late result for another sample is dropped.
     const quint64 request = ++m_imageRequest;
     const QString path = r->imagePath;
-    const QSize target = m_image->size();
-    m_image->setText(r->imageStatus == QLatin1String("ok") ? tr("loading…") : tr("image %1").arg(r->imageStatus));
+    const QSize target = m_image->viewport()->size() * 2; // decoded at up to twice the view: zoom stays sharp
+    m_pixmap->setPixmap(QPixmap());
+    m_imageState->setText(r->imageStatus == QLatin1String("ok") ? tr("loading…") : tr("image %1").arg(r->imageStatus));
     if (r->imageStatus != QLatin1String("ok"))
         return;
     QPointer<ReviewView> self(this);
@@ -361,8 +405,12 @@ void ReviewView::showCurrent()
         const QImage img = reader.read();
         // Delivered through the application object; the view may be gone by then.
         QMetaObject::invokeMethod(qApp, [self = std::move(self), request, img] {
-            if (self && request == self->m_imageRequest)
-                self->m_image->setPixmap(QPixmap::fromImage(img));
+            if (self && request == self->m_imageRequest) {
+                self->m_pixmap->setPixmap(QPixmap::fromImage(img));
+                self->m_image->scene()->setSceneRect(self->m_pixmap->boundingRect());
+                self->m_image->fitInView(self->m_pixmap, Qt::KeepAspectRatio);
+                self->m_imageState->setText(img.isNull() ? tr("the image could not be decoded") : QString());
+            }
         }, Qt::QueuedConnection);
     });
     connect(loader, &QThread::finished, loader, &QObject::deleteLater);

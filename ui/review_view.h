@@ -10,6 +10,8 @@
 #include <optional>
 
 class QComboBox;
+class QGraphicsPixmapItem;
+class QGraphicsView;
 class QLabel;
 class QLineEdit;
 class QListView;
@@ -42,6 +44,9 @@ public:
 Q_SIGNALS:
     void reviewsChanged();
 
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
 private:
     struct Step
     {
@@ -62,7 +67,9 @@ private:
     QComboBox *m_state;
     QComboBox *m_order;
     QLineEdit *m_search;
-    QLabel *m_image;
+    QGraphicsView *m_image;
+    QGraphicsPixmapItem *m_pixmap = nullptr;
+    QLabel *m_imageState;
     QLineEdit *m_question;
     QLineEdit *m_answer;
     QTextBrowser *m_details;

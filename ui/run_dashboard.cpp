@@ -4,12 +4,16 @@
 #include "store/sql_util.h"
 
 #include <QCheckBox>
+#include <QFileDialog>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QSignalBlocker>
 #include <QSlider>
+#include <QSvgGenerator>
 #include <QSplitter>
 #include <QSqlQuery>
 #include <QSqlQueryModel>
@@ -51,6 +55,14 @@ RunDashboard::RunDashboard(QWidget *parent)
     controls->addWidget(new QLabel(tr("Smoothing"), this));
     controls->addWidget(m_smoothing, 1);
     controls->addWidget(m_log);
+    auto *exportButton = new QPushButton(tr("Export…"), this);
+    controls->addWidget(exportButton);
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export chart"), QStringLiteral("chart.png"),
+                                                          tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"));
+        if (!path.isEmpty() && !exportChart(path))
+            QMessageBox::warning(this, tr("Export failed"), tr("Could not write %1").arg(path));
+    });
     auto *right = new QWidget(this);
     auto *rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
@@ -190,6 +202,18 @@ bool RunDashboard::exportChart(const QString &path)
 {
     if (path.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive))
         return m_plot->savePdf(path);
+    if (path.endsWith(QLatin1String(".svg"), Qt::CaseInsensitive)) {
+        // QCustomPlot has no SVG writer: paint the plot onto Qt's SVG generator.
+        QSvgGenerator svg;
+        svg.setFileName(path);
+        svg.setSize(m_plot->size());
+        svg.setViewBox(QRect(QPoint(0, 0), m_plot->size()));
+        QCPPainter painter;
+        if (!painter.begin(&svg))
+            return false;
+        m_plot->toPainter(&painter, m_plot->width(), m_plot->height());
+        return painter.end();
+    }
     return m_plot->savePng(path);
 }
 

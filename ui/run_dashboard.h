@@ -31,7 +31,7 @@ public:
     void setMetric(const QString &name);
     void setSmoothing(double beta);
     void setLogScale(bool on);
-    // PNG or PDF by the file's extension.
+    // PNG, SVG or PDF by the file's extension.
     bool exportChart(const QString &path);
 
     QCustomPlot *plot() const { return m_plot; }

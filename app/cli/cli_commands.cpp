@@ -112,25 +112,19 @@ int cmdImport(const QStringList &args)
         report = importer.importImageFolder(parser.value(QStringLiteral("images")));
     } else {
         const QString format = parser.value(QStringLiteral("dataset"));
-        const QString file = p.at(1);
-        datasets::BenchmarkOptions options{root, parser.value(QStringLiteral("split")), parser.value(QStringLiteral("annotations")),
-                                           parser.value(QStringLiteral("name"))};
-        static const QHash<QString, datasets::BenchmarkFormat> benchmarks = {
-            {QStringLiteral("textvqa"), datasets::BenchmarkFormat::TextVqa}, {QStringLiteral("stvqa"), datasets::BenchmarkFormat::StVqa},
-            {QStringLiteral("chartqa"), datasets::BenchmarkFormat::ChartQa}, {QStringLiteral("vqa"), datasets::BenchmarkFormat::Vqa},
-            {QStringLiteral("mpa-eval"), datasets::BenchmarkFormat::MpaEval}};
-        if (benchmarks.contains(format))
-            report = importer.importBenchmark(benchmarks.value(format), file, options);
-        else if (format == QLatin1String("llava"))
-            report = importer.importConversations(file, root, parser.value(QStringLiteral("task")));
-        else if (format == QLatin1String("mpa-pa"))
-            report = importer.importMpaPseudoAnnotations(file, root, parser.value(QStringLiteral("model")));
-        else if (format == QLatin1String("mpa-pi"))
-            report = importer.importMpaParityAnswers(file, root, parser.value(QStringLiteral("model")), parser.value(QStringLiteral("role")));
-        else if (format == QLatin1String("jsonl"))
-            report = importer.importJsonl(file, root);
-        else
-            throw UsageError{QStringLiteral("unknown dataset format \"%1\" (textvqa stvqa chartqa vqa llava mpa-pa mpa-pi mpa-eval jsonl)").arg(format)};
+        if (!datasets::annotationFormats().contains(format))
+            throw UsageError{QStringLiteral("unknown dataset format \"%1\" (%2)").arg(format, datasets::annotationFormats().join(QLatin1Char(' ')))};
+        datasets::AnnotationImport r;
+        r.format = format;
+        r.file = p.at(1);
+        r.imageRoot = root;
+        r.split = parser.value(QStringLiteral("split"));
+        r.annotationsFile = parser.value(QStringLiteral("annotations"));
+        r.datasetName = parser.value(QStringLiteral("name"));
+        r.task = parser.value(QStringLiteral("task"));
+        r.model = parser.value(QStringLiteral("model"));
+        r.role = parser.value(QStringLiteral("role"));
+        report = datasets::importAnnotations(ws, r, stderrProgress());
     }
     out() << "imported: " << report.summary() << '\n';
     return 0;

@@ -390,4 +390,30 @@ ImportReport Importer::importJsonl(const QString &path, const QString &imageRoot
     return session.report();
 }
 
+QStringList annotationFormats()
+{
+    return {QStringLiteral("textvqa"), QStringLiteral("stvqa"), QStringLiteral("chartqa"), QStringLiteral("vqa"), QStringLiteral("llava"),
+            QStringLiteral("mpa-pa"), QStringLiteral("mpa-pi"), QStringLiteral("mpa-eval"), QStringLiteral("jsonl")};
+}
+
+ImportReport importAnnotations(const Workspace &ws, const AnnotationImport &r, const ProgressFn &progress)
+{
+    Importer importer(ws, progress);
+    static const QHash<QString, BenchmarkFormat> benchmarks = {
+        {QStringLiteral("textvqa"), BenchmarkFormat::TextVqa}, {QStringLiteral("stvqa"), BenchmarkFormat::StVqa},
+        {QStringLiteral("chartqa"), BenchmarkFormat::ChartQa}, {QStringLiteral("vqa"), BenchmarkFormat::Vqa},
+        {QStringLiteral("mpa-eval"), BenchmarkFormat::MpaEval}};
+    if (benchmarks.contains(r.format))
+        return importer.importBenchmark(benchmarks.value(r.format), r.file, {r.imageRoot, r.split, r.annotationsFile, r.datasetName});
+    if (r.format == QLatin1String("llava"))
+        return importer.importConversations(r.file, r.imageRoot, r.task);
+    if (r.format == QLatin1String("mpa-pa"))
+        return importer.importMpaPseudoAnnotations(r.file, r.imageRoot, r.model);
+    if (r.format == QLatin1String("mpa-pi"))
+        return importer.importMpaParityAnswers(r.file, r.imageRoot, r.model, r.role);
+    if (r.format == QLatin1String("jsonl"))
+        return importer.importJsonl(r.file, r.imageRoot);
+    throw Error(QStringLiteral("unknown annotation format \"%1\" (%2)").arg(r.format, annotationFormats().join(QLatin1Char(' '))));
+}
+
 } // namespace mpa::datasets

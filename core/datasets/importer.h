@@ -50,4 +50,21 @@ private:
     int m_batchSize = 1000;
 };
 
+// One annotation file of any supported format (what `mpa import --dataset` and the import
+// dialog take).
+struct AnnotationImport
+{
+    QString format; // textvqa stvqa chartqa vqa llava mpa-pa mpa-pi mpa-eval jsonl
+    QString file;
+    QString imageRoot;
+    QString split;
+    QString annotationsFile; // vqa
+    QString datasetName;
+    QString task;  // llava
+    QString model; // mpa-pa, mpa-pi
+    QString role;  // mpa-pi
+};
+QStringList annotationFormats();
+ImportReport importAnnotations(const store::Workspace &ws, const AnnotationImport &request, const ProgressFn &progress = {});
+
 } // namespace mpa::datasets
