@@ -21,6 +21,7 @@
 
 #include <QDirIterator>
 #include <QJsonObject>
+#include <QComboBox>
 #include <QListView>
 #include <QStandardItemModel>
 #include <QPlainTextEdit>
@@ -227,6 +228,9 @@ void TestReviewUi::imageGridPagesBadgesAndThumbnails()
     QCOMPARE(model.data(model.index(0), ui::ImageGridModel::BadgeRole).toString(), QStringLiteral("missing"));
     model.setBadgeFilter({QStringLiteral("no pair")});
     QCOMPARE(model.totalCount(), 3);
+    model.setSortByPath(true);
+    QVERIFY(model.data(model.index(0), Qt::DisplayRole).toString() == QStringLiteral("0.jpg"));
+    model.setSortByPath(false);
     // Asking for a thumbnail returns at once; it arrives from the worker thread and is cached on disk.
     QSignalSpy ready(&thumbs, &ui::ThumbnailCache::ready);
     QVERIFY(model.data(model.index(0), Qt::DecorationRole).isNull());
@@ -276,6 +280,13 @@ void TestReviewUi::launchRefusalsNameTheReason()
     QVERIFY(!dialog.refusal().isEmpty());
     const auto *preview = dialog.findChild<QPlainTextEdit *>();
     QVERIFY(preview->toPlainText().contains(QLatin1String("\"selection\": \"approved-gaps\"")));
+    // The GPU preset fills device and precision; without CUDA the launch is refused for that.
+    auto *preset = dialog.findChild<QComboBox *>(QStringLiteral("preset"));
+    QVERIFY(preset);
+    preset->setCurrentIndex(2);
+    QVERIFY(preview->toPlainText().contains(QLatin1String("\"dtype\": \"bf16\"")));
+    if (!backends::torchRuntimeInfo().cudaAvailable)
+        QVERIFY(dialog.refusal().contains(QLatin1String("CUDA")));
 }
 
 void TestReviewUi::evaluationViewAndFlipTable()

@@ -72,6 +72,34 @@ static QString badgeCondition(const QStringList &badges)
     return QStringLiteral("%1 IN (%2)").arg(QLatin1String(kBadgeSql), quoted.join(QLatin1Char(',')));
 }
 
+void ImageGridModel::setSampleFilter(const QString &task, const QString &text)
+{
+    m_task = task;
+    m_text = text;
+    reload();
+}
+
+void ImageGridModel::setSortByPath(bool byPath)
+{
+    m_byPath = byPath;
+    reload();
+}
+
+QString ImageGridModel::whereSql(QVariantList &binds) const
+{
+    QString w = badgeCondition(m_badges);
+    if (!m_task.isEmpty()) {
+        w += QStringLiteral(" AND EXISTS (SELECT 1 FROM samples s WHERE s.image_id = i.id AND s.task = ?)");
+        binds << m_task;
+    }
+    if (!m_text.isEmpty()) {
+        w += QStringLiteral(" AND EXISTS (SELECT 1 FROM samples s WHERE s.image_id = i.id AND (instr(lower(COALESCE(s.reviewed_question, s.question, '')), lower(?)) > 0 "
+                            "OR instr(lower(COALESCE(s.reviewed_answer, s.answer, '')), lower(?)) > 0))");
+        binds << m_text << m_text;
+    }
+    return w;
+}
+
 void ImageGridModel::reload()
 {
     beginResetModel();
@@ -81,7 +109,12 @@ void ImageGridModel::reload()
     m_total = 0;
     if (m_ws) {
         QSqlDatabase db = m_ws->connection();
-        m_total = store::scalar(db, QStringLiteral("SELECT count(*) FROM images i WHERE %1").arg(badgeCondition(m_badges))).toLongLong();
+        QVariantList binds;
+        QSqlQuery q = store::prepare(db, QStringLiteral("SELECT count(*) FROM images i WHERE %1").arg(whereSql(binds)));
+        for (const QVariant &b : binds)
+            q.addBindValue(b);
+        store::exec(q, QStringLiteral("counting images"));
+        m_total = q.next() ? q.value(0).toLongLong() : 0;
     }
     endResetModel();
     fetchMore({});
@@ -102,11 +135,23 @@ void ImageGridModel::fetchMore(const QModelIndex &parent)
     if (parent.isValid() || m_exhausted || !m_ws)
         return;
     QSqlDatabase db = m_ws->connection();
-    const qint64 after = m_cells.isEmpty() ? 0 : m_cells.last().id;
-    QSqlQuery q = store::exec(db, QStringLiteral("SELECT i.id, i.path, i.status, COALESCE(i.sha256, ''), %1 FROM images i "
-                                                 "WHERE i.id > ? AND %2 ORDER BY i.id LIMIT %3")
-                                      .arg(QLatin1String(kBadgeSql), badgeCondition(m_badges)).arg(kPageSize),
-                              {after});
+    QVariantList binds;
+    const QString where = whereSql(binds);
+    QSqlQuery q(db);
+    if (m_byPath) {
+        // Path order pages by offset; import order by key.
+        q = store::prepare(db, QStringLiteral("SELECT i.id, i.path, i.status, COALESCE(i.sha256, ''), %1 FROM images i WHERE %2 "
+                                              "ORDER BY i.path, i.id LIMIT %3 OFFSET %4").arg(QLatin1String(kBadgeSql), where).arg(kPageSize).arg(m_cells.size()));
+        for (const QVariant &b : binds)
+            q.addBindValue(b);
+    } else {
+        q = store::prepare(db, QStringLiteral("SELECT i.id, i.path, i.status, COALESCE(i.sha256, ''), %1 FROM images i WHERE i.id > ? AND %2 "
+                                              "ORDER BY i.id LIMIT %3").arg(QLatin1String(kBadgeSql), where).arg(kPageSize));
+        q.addBindValue(m_cells.isEmpty() ? 0 : m_cells.last().id);
+        for (const QVariant &b : binds)
+            q.addBindValue(b);
+    }
+    store::exec(q, QStringLiteral("listing images"));
     QList<ImageCell> page;
     while (q.next())
         page.append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(), q.value(4).toString()});

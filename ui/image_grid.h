@@ -33,6 +33,10 @@ public:
     void setWorkspace(const store::Workspace &ws);
     // Only images whose badge is one of these (empty: all).
     void setBadgeFilter(const QStringList &badges);
+    // Only images with a sample of this task / whose question or answer contains `text`
+    // (empty: no condition); sorted by import order or by file path.
+    void setSampleFilter(const QString &task, const QString &text);
+    void setSortByPath(bool byPath);
     qint64 totalCount() const { return m_total; }
 
     int rowCount(const QModelIndex &parent = {}) const override;
@@ -47,6 +51,9 @@ private:
     QList<ImageCell> m_cells;
     QHash<qint64, int> m_rowOf;
     QStringList m_badges;
+    QString m_task, m_text;
+    bool m_byPath = false;
+    QString whereSql(QVariantList &binds) const;
     bool m_exhausted = true;
     qint64 m_total = 0;
 };

@@ -132,12 +132,19 @@ JobLauncherDialog::JobLauncherDialog(const store::Workspace &ws, JobKind kind, Q
     , m_dtype(new QComboBox(this))
     , m_batch(new QSpinBox(this))
     , m_tokens(new QSpinBox(this))
+    , m_preset(new QComboBox(this))
     , m_preview(new QPlainTextEdit(this))
     , m_reason(new QLabel(this))
 {
     static const char *titles[] = {"Pseudo-annotate images", "Identify parity", "Align the small model", "Evaluate a model"};
     setWindowTitle(tr(titles[static_cast<int>(kind)]));
     auto *form = new QFormLayout;
+    // Presets fill the fields; everything stays editable and the preview shows the result.
+    m_preset->setObjectName(QStringLiteral("preset"));
+    m_preset->addItem(tr("MPA defaults (CPU, float32, batch 4, 128 new tokens)"));
+    m_preset->addItem(tr("Quick look (CPU, batch 1, 32 new tokens)"));
+    m_preset->addItem(tr("GPU server (CUDA, bfloat16, batch 16)"));
+    form->addRow(tr("Preset"), m_preset);
     auto folderRow = [this, form](QLineEdit *edit, const QString &label) {
         auto *row = new QHBoxLayout;
         auto *browse = new QToolButton(this);
@@ -202,7 +209,24 @@ JobLauncherDialog::JobLauncherDialog(const store::Workspace &ws, JobKind kind, Q
     for (QComboBox *c : {m_choice, m_device, m_dtype})
         connect(c, &QComboBox::currentTextChanged, this, &JobLauncherDialog::update);
     connect(m_batch, &QSpinBox::valueChanged, this, &JobLauncherDialog::update);
+    connect(m_preset, &QComboBox::currentIndexChanged, this, &JobLauncherDialog::applyPreset);
     connect(m_tokens, &QSpinBox::valueChanged, this, &JobLauncherDialog::update);
+    update();
+}
+
+void JobLauncherDialog::applyPreset(int index)
+{
+    struct Preset
+    {
+        const char *device, *dtype;
+        int batch, tokens;
+    };
+    static const Preset presets[] = {{"cpu", "f32", 4, 128}, {"cpu", "f32", 1, 32}, {"cuda", "bf16", 16, 128}};
+    const Preset &p = presets[std::clamp(index, 0, 2)];
+    m_device->setCurrentText(QString::fromLatin1(p.device));
+    m_dtype->setCurrentText(QString::fromLatin1(p.dtype));
+    m_batch->setValue(p.batch);
+    m_tokens->setValue(p.tokens);
     update();
 }
 

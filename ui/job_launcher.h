@@ -57,8 +57,10 @@ private:
     QComboBox *m_device;
     QComboBox *m_dtype;
     QComboBox *m_choice = nullptr; // task / criterion / selection / dataset
+    void applyPreset(int index);
     QSpinBox *m_batch;
     QSpinBox *m_tokens;
+    QComboBox *m_preset;
     QPlainTextEdit *m_preview;
     QLabel *m_reason;
     QPushButton *m_launch;

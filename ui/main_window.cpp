@@ -94,11 +94,30 @@ MainWindow::MainWindow(QWidget *parent)
     badge->addItem(tr("All images"), QStringList());
     for (const char *b : {"no pair", "pending", "gap", "approved", "rejected", "parse failure", "missing", "corrupt"})
         badge->addItem(QString::fromLatin1(b), QStringList{QString::fromLatin1(b)});
+    auto *task = new QComboBox(browser);
+    task->addItem(tr("Any task"), QString());
+    for (const char *t : {"text", "chart", "knowledge"})
+        task->addItem(QString::fromLatin1(t), QString::fromLatin1(t));
+    auto *search = new QLineEdit(browser);
+    search->setPlaceholderText(tr("Search questions and answers"));
+    search->setClearButtonEnabled(true);
+    auto *sort = new QComboBox(browser);
+    sort->addItem(tr("Import order"));
+    sort->addItem(tr("By path"));
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(badge);
+    bar->addWidget(task);
+    bar->addWidget(search, 1);
+    bar->addWidget(sort);
     auto *browserLayout = new QVBoxLayout(browser);
     browserLayout->setContentsMargins(0, 0, 0, 0);
-    browserLayout->addWidget(badge, 0, Qt::AlignLeft);
+    browserLayout->addLayout(bar);
     browserLayout->addWidget(m_gridView, 1);
     connect(badge, &QComboBox::currentIndexChanged, this, [this, badge] { m_grid->setBadgeFilter(badge->currentData().toStringList()); });
+    auto applySampleFilter = [this, task, search] { m_grid->setSampleFilter(task->currentData().toString(), search->text().trimmed()); };
+    connect(task, &QComboBox::currentIndexChanged, this, applySampleFilter);
+    connect(search, &QLineEdit::returnPressed, this, applySampleFilter);
+    connect(sort, &QComboBox::currentIndexChanged, this, [this](int i) { m_grid->setSortByPath(i == 1); });
     m_tabs->addTab(browser, tr("Browser"));
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
