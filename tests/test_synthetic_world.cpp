@@ -5,6 +5,8 @@
 #include "store/sql_util.h"
 #include "test_support.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QProcess>
 #include <QtTest>
 
@@ -79,7 +81,8 @@ void TestSyntheticWorld::demoWorkspace()
     const QString ws = tmp.filePath(QStringLiteral("demo"));
     QProcess p;
     p.start(test::cliPath(), {QStringLiteral("demo"), QStringLiteral("create"), ws, QStringLiteral("--pool"), QStringLiteral("12"),
-                              QStringLiteral("--test"), QStringLiteral("5"), QStringLiteral("--seed"), QStringLiteral("4")});
+                              QStringLiteral("--test"), QStringLiteral("5"), QStringLiteral("--seed"), QStringLiteral("4"),
+                              QStringLiteral("--train"), QStringLiteral("2")});
     QVERIFY(p.waitForFinished(120000));
     QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
     const store::Workspace w = store::Workspace::open(ws);
@@ -87,6 +90,14 @@ void TestSyntheticWorld::demoWorkspace()
     QCOMPARE(test::countRows(w, QStringLiteral("benchmark_items"), QStringLiteral("dataset = 'demo-chart' AND split = 'test'")), 5);
     QCOMPARE(test::countRows(w, QStringLiteral("benchmark_items")), 15);
     QCOMPARE(test::countRows(w, QStringLiteral("images"), QStringLiteral("status != 'ok'")), 0);
+    // Labeled training pairs: every fact of 2 images per family, not imported into the workspace.
+    const QJsonArray pairs = QJsonDocument::fromJson([&] {
+        QFile f(w.root() + QStringLiteral("/demo/train/pairs.json"));
+        f.open(QIODevice::ReadOnly);
+        return f.readAll();
+    }()).array();
+    QCOMPARE(pairs.size(), 3 * 2 * 2);
+    QCOMPARE(test::countRows(w, QStringLiteral("images"), QStringLiteral("path LIKE '%/train/%'")), 0);
 }
 
 QTEST_GUILESS_MAIN(TestSyntheticWorld)

@@ -194,6 +194,8 @@ int cmdDemo(const QStringList &args)
         {QStringLiteral("seed"), QStringLiteral("The world's seed (1)."), QStringLiteral("N"), QStringLiteral("1")},
         {QStringLiteral("pool"), QStringLiteral("Unlabeled images per family (200)."), QStringLiteral("N"), QStringLiteral("200")},
         {QStringLiteral("test"), QStringLiteral("Labeled test questions per family (50)."), QStringLiteral("N"), QStringLiteral("50")},
+        {QStringLiteral("train"), QStringLiteral("Also write N labeled training images per family (LLaVA pairs in WS/demo/train/pairs.json)."),
+         QStringLiteral("N"), QStringLiteral("0")},
     });
     if (!parse(parser, args, synopsis, QStringLiteral("Create the synthetic demo world in a new workspace: text in scenes, bar charts "
                                                       "and shapes, deterministic from the seed; an unlabeled pool for MPA and labeled "
@@ -207,11 +209,15 @@ int cmdDemo(const QStringList &args)
     o.seed = parser.value(QStringLiteral("seed")).toULongLong();
     o.poolPerFamily = parser.value(QStringLiteral("pool")).toInt(&ok1);
     o.testPerFamily = parser.value(QStringLiteral("test")).toInt(&ok2);
+    o.trainPerFamily = parser.value(QStringLiteral("train")).toInt();
     if (!ok1 || !ok2 || o.poolPerFamily < 0 || o.testPerFamily < 0)
         throw UsageError{QStringLiteral("--pool and --test take non-negative integers")};
     const store::Workspace ws = store::Workspace::create(p.at(1));
     const datasets::DemoWorldReport r = datasets::createDemoWorld(ws, o, stderrProgress());
-    out() << "created " << ws.root() << ": " << r.poolImages << " unlabeled images, " << r.testQuestions << " test questions\n";
+    out() << "created " << ws.root() << ": " << r.poolImages << " unlabeled images, " << r.testQuestions << " test questions";
+    if (!r.trainPairs.isEmpty())
+        out() << ", training pairs in " << r.trainPairs;
+    out() << "\n";
     return 0;
 }
 

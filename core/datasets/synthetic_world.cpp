@@ -214,6 +214,30 @@ DemoWorldReport createDemoWorld(const store::Workspace &ws, const DemoWorldOptio
         report.testQuestions += Importer(ws).importBenchmark(BenchmarkFormat::ChartQa, file, bo).questions;
     }
     report.poolImages = Importer(ws).importImageFolder(report.imageDir + QStringLiteral("/pool")).images;
+    if (o.trainPerFamily > 0) {
+        // Labeled training pairs (every fact of every image) in LLaVA format, written beside the
+        // images and not imported: they are for training the demo models, not for MPA.
+        QJsonArray records;
+        for (const QString &family : syntheticFamilies()) {
+            for (int i = 0; i < o.trainPerFamily; ++i) {
+                const int index = 1000000 + i; // disjoint from the pool and test indices
+                const SyntheticImage img = synthesizeImage(family, o.seed, index, o.size);
+                const QString rel = QStringLiteral("train/%1/%2.png").arg(family).arg(i, 6, 10, QLatin1Char('0'));
+                write(QDir(report.imageDir).filePath(rel), img.png);
+                for (std::size_t k = 0; k < img.items.size(); ++k)
+                    records.append(QJsonObject{{QStringLiteral("id"), QStringLiteral("%1-%2-%3").arg(family).arg(i).arg(k)},
+                                               {QStringLiteral("image"), rel},
+                                               {QStringLiteral("conversations"), QJsonArray{
+                                                   QJsonObject{{QStringLiteral("from"), QStringLiteral("human")}, {QStringLiteral("value"), QString(QStringLiteral("<image>\n") + img.items[k].question)}},
+                                                   QJsonObject{{QStringLiteral("from"), QStringLiteral("gpt")}, {QStringLiteral("value"), img.items[k].answer}}}}});
+            }
+        }
+        report.trainPairs = QDir(report.imageDir).filePath(QStringLiteral("train/pairs.json"));
+        QFile f(report.trainPairs);
+        if (!f.open(QIODevice::WriteOnly))
+            throw Error(QStringLiteral("%1: cannot write").arg(report.trainPairs));
+        f.write(QJsonDocument(records).toJson(QJsonDocument::Compact));
+    }
     return report;
 }
 

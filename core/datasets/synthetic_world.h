@@ -38,6 +38,7 @@ struct DemoWorldOptions
     std::uint64_t seed = 1;
     int poolPerFamily = 200; // unlabeled images for MPA
     int testPerFamily = 50;  // labeled benchmark questions per family
+    int trainPerFamily = 0;  // labeled training images per family (for training the demo models; not part of MPA)
     int size = 224;
 };
 
@@ -45,6 +46,7 @@ struct DemoWorldReport
 {
     qint64 poolImages = 0;
     qint64 testQuestions = 0;
+    QString trainPairs; // LLaVA JSON of the labeled training pairs, when requested
     QString imageDir;
 };
 
