@@ -18,24 +18,6 @@ using namespace mpa;
 
 namespace {
 
-vlm::Qwen2VLConfig tinyConfig()
-{
-    vlm::Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.vocabSize = 151680;
-    c.hiddenSize = 32;
-    c.intermediateSize = 64;
-    c.numLayers = 1;
-    c.numHeads = 2;
-    c.numKvHeads = 1;
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vision.depth = 1;
-    c.vision.embedDim = 32;
-    c.vision.numHeads = 2;
-    c.vision.hiddenSize = 32;
-    return c;
-}
 
 std::vector<double> losses(const store::Workspace &ws, qint64 run)
 {
@@ -86,7 +68,7 @@ void TestAlign::initTestCase()
     if (test::fixturesDir().isEmpty())
         QSKIP("golden fixtures not found (the Qwen2 tokenizer comes from them)");
     m_model = m_tmp.filePath(QStringLiteral("student"));
-    vlm::writeRandomModelFolder(m_model, tinyConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 3);
+    vlm::writeRandomModelFolder(m_model, test::tinyQwen2VLConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 3);
     m_images = m_tmp.filePath(QStringLiteral("images"));
     for (int i = 0; i < 4; ++i)
         test::writePng(m_images + QStringLiteral("/c%1.png").arg(i), 56, 56, 10 + i);

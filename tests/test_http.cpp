@@ -17,24 +17,6 @@ using namespace mpa;
 
 namespace {
 
-vlm::Qwen2VLConfig tinyConfig()
-{
-    vlm::Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.vocabSize = 151680;
-    c.hiddenSize = 32;
-    c.intermediateSize = 64;
-    c.numLayers = 1;
-    c.numHeads = 2;
-    c.numKvHeads = 1;
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vision.depth = 1;
-    c.vision.embedDim = 32;
-    c.vision.numHeads = 2;
-    c.vision.hiddenSize = 32;
-    return c;
-}
 
 // A loopback HTTP server that answers each request with the next scripted behaviour.
 class ScriptedServer : public QTcpServer
@@ -123,7 +105,7 @@ void TestHttp::initTestCase()
     if (test::fixturesDir().isEmpty())
         QSKIP("golden fixtures not found (the Qwen2 tokenizer comes from them)");
     m_model = m_tmp.filePath(QStringLiteral("served"));
-    vlm::writeRandomModelFolder(m_model, tinyConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 5);
+    vlm::writeRandomModelFolder(m_model, test::tinyQwen2VLConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 5);
     for (int i = 0; i < 3; ++i)
         test::writePng(m_tmp.filePath(QStringLiteral("q%1.png").arg(i)), 56 + 14 * i, 56, 20 + i);
     m_port = startServer();

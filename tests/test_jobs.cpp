@@ -18,24 +18,6 @@
 using namespace mpa;
 
 namespace {
-vlm::Qwen2VLConfig tinyConfig()
-{
-    vlm::Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.vocabSize = 151680;
-    c.hiddenSize = 32;
-    c.intermediateSize = 64;
-    c.numLayers = 1;
-    c.numHeads = 2;
-    c.numKvHeads = 1;
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vision.depth = 1;
-    c.vision.embedDim = 32;
-    c.vision.numHeads = 2;
-    c.vision.hiddenSize = 32;
-    return c;
-}
 
 // A job of `steps` batches that writes one metric row per batch.
 jobs::JobRunner::JobFn countingJob(int steps, int sleepMs)
@@ -133,7 +115,7 @@ void TestJobs::killedProcessLeavesAResumableRun()
         QSKIP("golden fixtures not found (the Qwen2 tokenizer comes from them)");
     QTemporaryDir tmp;
     const QString model = tmp.filePath(QStringLiteral("m"));
-    vlm::writeRandomModelFolder(model, tinyConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 9);
+    vlm::writeRandomModelFolder(model, test::tinyQwen2VLConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 9);
     for (int i = 0; i < 60; ++i)
         test::writePng(tmp.filePath(QStringLiteral("imgs/%1.png").arg(i, 2, 10, QLatin1Char('0'))), 56, 56, i);
     const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));

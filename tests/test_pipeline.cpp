@@ -19,24 +19,6 @@ using namespace mpa;
 
 namespace {
 
-vlm::Qwen2VLConfig tinyConfig()
-{
-    vlm::Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.vocabSize = 151680;
-    c.hiddenSize = 32;
-    c.intermediateSize = 64;
-    c.numLayers = 1;
-    c.numHeads = 2;
-    c.numKvHeads = 1;
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vision.depth = 1;
-    c.vision.embedDim = 32;
-    c.vision.numHeads = 2;
-    c.vision.hiddenSize = 32;
-    return c;
-}
 
 } // namespace
 
@@ -66,8 +48,8 @@ void TestPipeline::initTestCase()
         QSKIP("golden fixtures not found (the Qwen2 tokenizer comes from them)");
     m_large = m_tmp.filePath(QStringLiteral("large"));
     m_small = m_tmp.filePath(QStringLiteral("small"));
-    vlm::writeRandomModelFolder(m_large, tinyConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 1);
-    vlm::writeRandomModelFolder(m_small, tinyConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 2);
+    vlm::writeRandomModelFolder(m_large, test::tinyQwen2VLConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 1);
+    vlm::writeRandomModelFolder(m_small, test::tinyQwen2VLConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 2);
     m_images = m_tmp.filePath(QStringLiteral("images"));
     for (int i = 0; i < 6; ++i)
         test::writePng(m_images + QStringLiteral("/img%1.png").arg(i), 56 + 14 * i, 56, i);

@@ -77,6 +77,25 @@ void writeText(const QString &path, const QByteArray &content)
     f.write(content);
 }
 
+vlm::Qwen2VLConfig tinyQwen2VLConfig()
+{
+    vlm::Qwen2VLConfig c;
+    c.modelType = QStringLiteral("qwen2_vl");
+    c.vocabSize = 151680;
+    c.hiddenSize = 32;
+    c.intermediateSize = 64;
+    c.numLayers = 1;
+    c.numHeads = 2;
+    c.numKvHeads = 1;
+    c.mropeSection = {2, 3, 3};
+    c.tieWordEmbeddings = true;
+    c.vision.depth = 1;
+    c.vision.embedDim = 32;
+    c.vision.numHeads = 2;
+    c.vision.hiddenSize = 32;
+    return c;
+}
+
 qint64 countRows(const store::Workspace &ws, const QString &table, const QString &where)
 {
     QSqlDatabase db = ws.connection();

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the test executables.
 #include "store/workspace.h"
+#include "vlm/model_config.h"
 
 #include <QString>
 #include <QTemporaryDir>
@@ -20,6 +21,10 @@ void writePng(const QString &path, int width, int height, int seed = 0);
 // A copy of `source` keeping only the first `keepBytes` bytes.
 void writeTruncatedCopy(const QString &source, const QString &target, qint64 keepBytes);
 void writeText(const QString &path, const QByteArray &content);
+
+// The smallest Qwen2-VL the pipeline tests train and run: hidden 32, 1 layer, 1 vision block,
+// the real 151,657-token Qwen2 vocabulary (rounded up to 151,680, tied head).
+vlm::Qwen2VLConfig tinyQwen2VLConfig();
 
 qint64 countRows(const store::Workspace &ws, const QString &table, const QString &where = QStringLiteral("1"));
 
