@@ -118,7 +118,8 @@ void TestAlign::lossGoesDownAndMetricsAreRecorded()
     // The final checkpoint is a complete model folder the runtime loads.
     QVERIFY(QFileInfo::exists(r.finalModelDir + QStringLiteral("/tokenizer.json")));
     const auto aligned = vlm::VisionLanguageModel::load(r.finalModelDir);
-    QCOMPARE(aligned->config().hiddenSize, 32);
+    QCOMPARE(aligned->info().hiddenSize, 32);
+    QCOMPARE(aligned->info().modelType, QStringLiteral("qwen2_vl"));
     QVERIFY(vlm::inspectModelFolder(r.finalModelDir).weightProblems.isEmpty());
 }
 

@@ -5,9 +5,9 @@
 #include "pipeline/adamw.h"
 #include "test_support.h"
 #include "util/error.h"
-#include "vlm/generation.h"
+#include "vlm/qwen2vl/generation.h"
 #include "vlm/image_processor.h"
-#include "vlm/qwen2vl_model.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
 #include "vlm/safetensors.h"
 
 #include <QtTest>

@@ -133,7 +133,7 @@ void TestVlmRuntime::promptIdsExpandImagePlaceholders()
     std::vector<std::array<std::int64_t, 3>> grids;
     const auto ids = model->promptIds({{noise(56, 84, 1)}, QStringLiteral("hi")}, &grids);
     QCOMPARE(grids.front(), (std::array<std::int64_t, 3>{1, 4, 6}));
-    QCOMPARE(std::count(ids.begin(), ids.end(), static_cast<std::int32_t>(model->config().imageTokenId)), 6);
+    QCOMPARE(std::count(ids.begin(), ids.end(), static_cast<std::int32_t>(model->info().imageTokenId)), 6);
     const QString text = model->tokenizer()->decode(ids);
     QVERIFY2(text.startsWith(QLatin1String("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|>")),
              qPrintable(text));
@@ -193,6 +193,16 @@ void TestVlmRuntime::badModelFoldersAreClearErrors()
     }
     // No config.json at all.
     QVERIFY_THROWS_EXCEPTION(Error, VisionLanguageModel::load(m_tmp.filePath(QStringLiteral("nowhere"))));
+    // An architecture the registry does not know: refused by name, with the supported ones.
+    const QString other = m_tmp.filePath(QStringLiteral("idefics"));
+    test::writeText(other + QStringLiteral("/config.json"), R"({"model_type": "idefics3"})");
+    try {
+        VisionLanguageModel::load(other);
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("\"idefics3\" is not supported (supported: qwen2_vl)")), qPrintable(e.message()));
+    }
+    QVERIFY_THROWS_EXCEPTION(Error, inspectModelFolder(other));
 }
 
 QTEST_GUILESS_MAIN(TestVlmRuntime)

@@ -8,7 +8,7 @@
 #include "util/error.h"
 #include "util/json_file.h"
 #include "vlm/chat_template.h"
-#include "vlm/qwen2vl_model.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
 #include "vlm/safetensors.h"
 #include "vlm/tokenizer.h"
 

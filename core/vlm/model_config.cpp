@@ -10,11 +10,6 @@
 
 namespace mpa::vlm {
 
-QStringList supportedModelTypes()
-{
-    return {QStringLiteral("qwen2_vl")};
-}
-
 namespace {
 
 class Reader

@@ -1,7 +1,6 @@
 #pragma once
-// config.json / generation_config.json of a model folder, for the architectures MPA Studio
-// runs natively. The model-type registry: `supportedModelTypes()` lists them and loading any
-// other model_type is refused by name.
+// config.json / generation_config.json of a Qwen2-VL model folder. `supportedModelTypes()`
+// lists the model types of the registry (vlm/model_registry.h); any other is refused by name.
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
@@ -12,7 +11,7 @@
 
 namespace mpa::vlm {
 
-QStringList supportedModelTypes();
+QStringList supportedModelTypes(); // defined with the registry
 
 struct Qwen2VLVisionConfig
 {

@@ -47,29 +47,34 @@ struct VlmTiming
     std::int64_t generatedTokens = 0;
 };
 
+// What any architecture tells about itself.
+struct ModelInfo
+{
+    QString modelType;
+    int hiddenSize = 0;
+    std::int64_t imageTokenId = -1;
+    std::int64_t parameters = 0;
+};
+
 class VisionLanguageModel
 {
 public:
+    // Dispatches on config.json's model_type; an unsupported one is refused by name.
     static std::unique_ptr<VisionLanguageModel> load(const QString &dir, const ModelLoadOptions &options = {});
-    ~VisionLanguageModel();
+    virtual ~VisionLanguageModel();
 
-    const Qwen2VLConfig &config() const;
-    const GenerationConfig &generationConfig() const;
-    const ImageProcessorConfig &imageConfig() const;
-    std::shared_ptr<const Tokenizer> tokenizer() const;
-    QString deviceName() const;
+    virtual ModelInfo info() const = 0;
+    virtual const GenerationConfig &generationConfig() const = 0;
+    virtual const ImageProcessorConfig &imageConfig() const = 0;
+    virtual std::shared_ptr<const Tokenizer> tokenizer() const = 0;
+    virtual QString deviceName() const = 0;
 
     // The prompt ids for one request (chat template, image placeholders expanded).
-    std::vector<std::int32_t> promptIds(const VlmRequest &request, std::vector<std::array<std::int64_t, 3>> *grids = nullptr) const;
+    virtual std::vector<std::int32_t> promptIds(const VlmRequest &request, std::vector<std::array<std::int64_t, 3>> *grids = nullptr) const = 0;
 
     // Answers a batch (left-padded into one forward pass).
-    std::vector<VlmAnswer> answer(const std::vector<VlmRequest> &requests, const GenerationConfig &generation,
-                                  const std::function<bool()> &cancelled = {}, VlmTiming *timing = nullptr) const;
-
-private:
-    VisionLanguageModel();
-    struct Impl;
-    std::unique_ptr<Impl> d;
+    virtual std::vector<VlmAnswer> answer(const std::vector<VlmRequest> &requests, const GenerationConfig &generation,
+                                          const std::function<bool()> &cancelled = {}, VlmTiming *timing = nullptr) const = 0;
 };
 
 // What `mpa inspect-model` reports, without loading the weights.
@@ -90,6 +95,8 @@ struct ModelInspection
 };
 
 ModelInspection inspectModelFolder(const QString &dir);
+
+// (inspectModelFolder dispatches on model_type like load(); see vlm/model_registry.h.)
 
 // A Qwen2-VL folder of `config`'s shapes with random weights (seeded), the tokenizer, chat
 // template and preprocessor config copied from `tokenizerDir`: for tests and benchmarks, and

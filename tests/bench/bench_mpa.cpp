@@ -10,7 +10,7 @@
 #include "backends/torch_runtime.h"
 #include "pipeline/adamw.h"
 #include "serve/openai_server.h"
-#include "vlm/qwen2vl_model.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
 #include "vlm/vlm_model.h"
 
 #include <QCoreApplication>

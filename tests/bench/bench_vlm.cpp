@@ -8,7 +8,7 @@
 #include "backends/torch_runtime.h"
 
 #include <cstring>
-#include "vlm/qwen2vl_model.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

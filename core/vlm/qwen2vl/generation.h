@@ -3,7 +3,7 @@
 // sampling (temperature -> top-k -> top-p, after the repetition penalty, in the reference's
 // order); stops on any eos id or max_new_tokens; finished rows are filled with the pad id;
 // cancellable between steps.
-#include "vlm/qwen2vl_model.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
 
 #include <functional>
 

@@ -1,4 +1,4 @@
-#include "vlm/generation.h"
+#include "vlm/qwen2vl/generation.h"
 
 #include "util/error.h"
 

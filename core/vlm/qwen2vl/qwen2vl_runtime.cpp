@@ -1,12 +1,12 @@
-#include "vlm/vlm_model.h"
+#include "vlm/qwen2vl/qwen2vl_runtime.h"
 
 #include "backends/torch_runtime.h"
 #include "util/error.h"
 #include "util/json_file.h"
 #include "vlm/chat_template.h"
-#include "vlm/generation.h"
-#include "vlm/qwen2vl_model.h"
-#include "vlm/qwen2vl_weights.h"
+#include "vlm/qwen2vl/generation.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
+#include "vlm/qwen2vl/qwen2vl_weights.h"
 #include "vlm/tokenizer.h"
 
 #include <QDir>
@@ -20,42 +20,52 @@
 
 namespace mpa::vlm {
 
-struct VisionLanguageModel::Impl
+VisionLanguageModel::~VisionLanguageModel() = default;
+
+namespace {
+
+// The Qwen2-VL family's implementation of VisionLanguageModel.
+class Qwen2VLRuntime final : public VisionLanguageModel
 {
+public:
+    ModelInfo info() const override { return {config.modelType, config.hiddenSize, config.imageTokenId, config.parameterCount()}; }
+    const GenerationConfig &generationConfig() const override { return generation; }
+    const ImageProcessorConfig &imageConfig() const override { return imageConfigValue; }
+    std::shared_ptr<const Tokenizer> tokenizer() const override { return tokenizerValue; }
+    QString deviceName() const override { return QString::fromStdString(model->device().str()); }
+    std::vector<std::int32_t> promptIds(const VlmRequest &request, std::vector<std::array<std::int64_t, 3>> *grids = nullptr) const override;
+    std::vector<VlmAnswer> answer(const std::vector<VlmRequest> &requests, const GenerationConfig &generation,
+                                  const std::function<bool()> &cancelled, VlmTiming *timing) const override;
+
     Qwen2VLConfig config;
     GenerationConfig generation;
-    ImageProcessorConfig imageConfig;
-    std::shared_ptr<const Tokenizer> tokenizer;
+    ImageProcessorConfig imageConfigValue;
+    std::shared_ptr<const Tokenizer> tokenizerValue;
     std::unique_ptr<ChatTemplate> chat;
     std::unique_ptr<Qwen2VLModel> model;
     std::int32_t imagePad = -1;
 };
 
-VisionLanguageModel::VisionLanguageModel()
-    : d(std::make_unique<Impl>())
-{
-}
+} // namespace
 
-VisionLanguageModel::~VisionLanguageModel() = default;
-
-std::unique_ptr<VisionLanguageModel> VisionLanguageModel::load(const QString &dir, const ModelLoadOptions &options)
+std::unique_ptr<VisionLanguageModel> loadQwen2VL(const QString &dir, const ModelLoadOptions &options)
 {
     backends::initialiseTorchThreads();
-    std::unique_ptr<VisionLanguageModel> m(new VisionLanguageModel);
-    Impl &d = *m->d;
+    auto m = std::make_unique<Qwen2VLRuntime>();
+    Qwen2VLRuntime &d = *m;
     d.config = Qwen2VLConfig::load(dir);
     d.generation = GenerationConfig::load(dir, d.config);
-    d.imageConfig = QFileInfo::exists(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")))
-                        ? ImageProcessorConfig::load(dir)
-                        : ImageProcessorConfig{};
+    d.imageConfigValue = QFileInfo::exists(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")))
+                             ? ImageProcessorConfig::load(dir)
+                             : ImageProcessorConfig{};
     if (options.minPixels)
-        d.imageConfig.minPixels = *options.minPixels;
+        d.imageConfigValue.minPixels = *options.minPixels;
     if (options.maxPixels)
-        d.imageConfig.maxPixels = *options.maxPixels;
-    d.tokenizer = Tokenizer::load(dir);
+        d.imageConfigValue.maxPixels = *options.maxPixels;
+    d.tokenizerValue = Tokenizer::load(dir);
     d.chat = std::make_unique<ChatTemplate>(ChatTemplate::fromModelFolder(dir, options.allowChatMLFallback));
     d.imagePad = static_cast<std::int32_t>(d.config.imageTokenId);
-    if (d.tokenizer->tokenId(QStringLiteral("<|image_pad|>")) != d.imagePad)
+    if (d.tokenizerValue->tokenId(QStringLiteral("<|image_pad|>")) != d.imagePad)
         throw Error(QStringLiteral("%1: the tokenizer's <|image_pad|> id differs from config.json's image_token_id %2").arg(dir).arg(d.imagePad));
     const torch::Device device = parseDevice(options.device);
     const torch::ScalarType dtype = parseDtype(options.dtype);
@@ -68,30 +78,24 @@ std::unique_ptr<VisionLanguageModel> VisionLanguageModel::load(const QString &di
     return m;
 }
 
-const Qwen2VLConfig &VisionLanguageModel::config() const { return d->config; }
-const GenerationConfig &VisionLanguageModel::generationConfig() const { return d->generation; }
-const ImageProcessorConfig &VisionLanguageModel::imageConfig() const { return d->imageConfig; }
-std::shared_ptr<const Tokenizer> VisionLanguageModel::tokenizer() const { return d->tokenizer; }
-QString VisionLanguageModel::deviceName() const { return QString::fromStdString(d->model->device().str()); }
-
-std::vector<std::int32_t> VisionLanguageModel::promptIds(const VlmRequest &r, std::vector<std::array<std::int64_t, 3>> *gridsOut) const
+std::vector<std::int32_t> Qwen2VLRuntime::promptIds(const VlmRequest &r, std::vector<std::array<std::int64_t, 3>> *gridsOut) const
 {
     QList<ChatPart> parts;
     std::vector<std::array<std::int64_t, 3>> grids;
     for (const RgbImage &img : r.images) {
         parts << ChatPart{ChatPart::Kind::Image, {}};
-        const auto [h, w] = smartResize(img.height, img.width, d->imageConfig);
-        grids.push_back({1, h / d->imageConfig.patchSize, w / d->imageConfig.patchSize});
+        const auto [h, w] = smartResize(img.height, img.width, imageConfigValue);
+        grids.push_back({1, h / imageConfigValue.patchSize, w / imageConfigValue.patchSize});
     }
     parts << ChatPart{ChatPart::Kind::Text, r.prompt};
-    const QString text = d->chat->render({ChatMessage::withParts(QStringLiteral("user"), parts)});
-    const std::vector<std::int32_t> raw = d->tokenizer->encode(text);
+    const QString text = chat->render({ChatMessage::withParts(QStringLiteral("user"), parts)});
+    const std::vector<std::int32_t> raw = tokenizerValue->encode(text);
     // Each <|image_pad|> becomes t*h*w/merge^2 copies, one per merged vision feature.
     std::vector<std::int32_t> ids;
     std::size_t image = 0;
-    const int merge2 = d->imageConfig.mergeSize * d->imageConfig.mergeSize;
+    const int merge2 = imageConfigValue.mergeSize * imageConfigValue.mergeSize;
     for (std::int32_t id : raw) {
-        if (id != d->imagePad) {
+        if (id != imagePad) {
             ids.push_back(id);
             continue;
         }
@@ -103,7 +107,7 @@ std::vector<std::int32_t> VisionLanguageModel::promptIds(const VlmRequest &r, st
     return ids;
 }
 
-std::vector<VlmAnswer> VisionLanguageModel::answer(const std::vector<VlmRequest> &requests, const GenerationConfig &generation,
+std::vector<VlmAnswer> Qwen2VLRuntime::answer(const std::vector<VlmRequest> &requests, const GenerationConfig &generation,
                                                    const std::function<bool()> &cancelled, VlmTiming *timing) const
 {
     if (requests.empty())
@@ -117,7 +121,7 @@ std::vector<VlmAnswer> VisionLanguageModel::answer(const std::vector<VlmRequest>
         images.insert(images.end(), r.images.begin(), r.images.end());
     }
     const auto B = static_cast<std::int64_t>(requests.size()), L = static_cast<std::int64_t>(longest);
-    const std::int64_t pad = generation.padTokenId.value_or(d->generation.padTokenId.value_or(
+    const std::int64_t pad = generation.padTokenId.value_or(this->generation.padTokenId.value_or(
         generation.eosTokenIds.empty() ? 0 : generation.eosTokenIds.front()));
     auto ids = torch::full({B, L}, pad, torch::kInt64);
     auto mask = torch::zeros({B, L}, torch::kInt64);
@@ -131,8 +135,8 @@ std::vector<VlmAnswer> VisionLanguageModel::answer(const std::vector<VlmRequest>
     }
     VisionInput vision;
     if (!images.empty()) {
-        const PatchedPixels px = processImages(images, d->imageConfig);
-        vision.pixelValues = torch::from_blob(const_cast<float *>(px.values.data()), {px.rows, static_cast<std::int64_t>(d->imageConfig.rowSize())},
+        const PatchedPixels px = processImages(images, imageConfigValue);
+        vision.pixelValues = torch::from_blob(const_cast<float *>(px.values.data()), {px.rows, static_cast<std::int64_t>(imageConfigValue.rowSize())},
                                               torch::kFloat32).clone();
         vision.grids = px.grids;
     }
@@ -142,7 +146,7 @@ std::vector<VlmAnswer> VisionLanguageModel::answer(const std::vector<VlmRequest>
     timer.start();
     GenerationOutput out;
     try {
-        out = generate(*d->model, ids, mask, images.empty() ? nullptr : &vision, g, cancelled);
+        out = generate(*model, ids, mask, images.empty() ? nullptr : &vision, g, cancelled);
     } catch (const c10::Error &e) {
         throw Error(QStringLiteral("generation failed: %1").arg(QString::fromStdString(e.what_without_backtrace())));
     }
@@ -165,7 +169,7 @@ std::vector<VlmAnswer> VisionLanguageModel::answer(const std::vector<VlmRequest>
             }
             textIds.push_back(static_cast<std::int32_t>(id));
         }
-        a.text = d->tokenizer->decode(textIds, true);
+        a.text = tokenizerValue->decode(textIds, true);
         answers.push_back(std::move(a));
     }
     if (timing) {
@@ -191,7 +195,7 @@ QString ModelInspection::toText() const
     return out;
 }
 
-ModelInspection inspectModelFolder(const QString &dir)
+ModelInspection inspectQwen2VLFolder(const QString &dir)
 {
     ModelInspection r;
     r.dir = QDir(dir).absolutePath();

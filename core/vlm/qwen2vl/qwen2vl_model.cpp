@@ -1,7 +1,7 @@
-#include "vlm/qwen2vl_model.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
 
 #include "util/error.h"
-#include "vlm/qwen2vl_weights.h"
+#include "vlm/qwen2vl/qwen2vl_weights.h"
 #include "vlm/safetensors.h"
 
 #include <QDir>

@@ -1,4 +1,4 @@
-#include "vlm/qwen2vl_weights.h"
+#include "vlm/qwen2vl/qwen2vl_weights.h"
 
 namespace mpa::vlm {
 

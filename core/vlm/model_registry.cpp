@@ -1,0 +1,52 @@
+#include "vlm/model_registry.h"
+
+#include "util/error.h"
+#include "util/json_file.h"
+#include "vlm/qwen2vl/qwen2vl_runtime.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonObject>
+
+namespace mpa::vlm {
+
+const std::vector<Architecture> &architectures()
+{
+    static const std::vector<Architecture> list = {
+        {QStringLiteral("qwen2_vl"), QStringLiteral("Qwen2-VL (Qwen2VLForConditionalGeneration)"), loadQwen2VL, inspectQwen2VLFolder},
+    };
+    return list;
+}
+
+QStringList supportedModelTypes()
+{
+    QStringList types;
+    for (const Architecture &a : architectures())
+        types << a.modelType;
+    return types;
+}
+
+const Architecture &architectureForFolder(const QString &dir)
+{
+    const QString path = QFileInfo(dir).isDir() ? QDir(dir).filePath(QStringLiteral("config.json")) : dir;
+    if (!QFileInfo(dir).exists())
+        throw Error(QStringLiteral("%1: model folder not found").arg(dir));
+    const QString type = json::readFile(path).object().value(QStringLiteral("model_type")).toString();
+    for (const Architecture &a : architectures())
+        if (a.modelType == type)
+            return a;
+    throw Error(QStringLiteral("%1: model_type \"%2\" is not supported (supported: %3)")
+                    .arg(path, type.isEmpty() ? QStringLiteral("(none)") : type, supportedModelTypes().join(QStringLiteral(", "))));
+}
+
+std::unique_ptr<VisionLanguageModel> VisionLanguageModel::load(const QString &dir, const ModelLoadOptions &options)
+{
+    return architectureForFolder(dir).load(dir, options);
+}
+
+ModelInspection inspectModelFolder(const QString &dir)
+{
+    return architectureForFolder(dir).inspect(dir);
+}
+
+} // namespace mpa::vlm
