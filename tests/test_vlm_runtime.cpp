@@ -16,21 +16,15 @@ using namespace mpa::vlm;
 
 namespace {
 
+// The shared tiny config, a little larger (two layers, hidden 64) so the batch test has depth.
 Qwen2VLConfig tinyConfig()
 {
-    Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.vocabSize = 151680; // the tokenizer's 151,657 ids rounded up, as real checkpoints do
+    Qwen2VLConfig c = test::tinyQwen2VLConfig();
     c.hiddenSize = 64;
     c.intermediateSize = 128;
     c.numLayers = 2;
     c.numHeads = 4;
     c.numKvHeads = 2;
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vision.depth = 1;
-    c.vision.embedDim = 32;
-    c.vision.numHeads = 2;
     c.vision.hiddenSize = 64;
     return c;
 }

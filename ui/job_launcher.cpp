@@ -5,7 +5,10 @@
 #include "util/error.h"
 #include "vlm/vlm_model.h"
 
+#include <QApplication>
 #include <QComboBox>
+#include <QPointer>
+#include <QThread>
 #include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -259,7 +262,27 @@ void JobLauncherDialog::update()
 {
     const LaunchRequest r = request();
     m_preview->setPlainText(QString::fromUtf8(QJsonDocument(r.toConfig()).toJson(QJsonDocument::Indented)));
-    const QString why = refusal();
+    // Validating a model folder reads files: off the GUI thread, newest request wins. Launch
+    // stays disabled until the answer arrives.
+    m_launch->setEnabled(false);
+    m_reason->setText(tr("checking…"));
+    const quint64 check = ++m_check;
+    const store::Workspace ws = m_ws;
+    QPointer<JobLauncherDialog> self(this);
+    QThread *worker = QThread::create([self, check, ws, r]() mutable {
+        const QString why = launchRefusal(ws, r);
+        ws.releaseThreadConnection();
+        QMetaObject::invokeMethod(qApp, [self = std::move(self), check, why] {
+            if (self && check == self->m_check)
+                self->showRefusal(why);
+        }, Qt::QueuedConnection);
+    });
+    connect(worker, &QThread::finished, worker, &QObject::deleteLater);
+    worker->start();
+}
+
+void JobLauncherDialog::showRefusal(const QString &why)
+{
     m_reason->setText(why);
     m_launch->setEnabled(why.isEmpty());
 }

@@ -50,6 +50,8 @@ public:
 
 private:
     void update();
+    void showRefusal(const QString &why);
+    quint64 m_check = 0; // the newest validation request; older answers are dropped
     store::Workspace m_ws;
     JobKind m_kind;
     QLineEdit *m_model;

@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "datasets/importer.h"
+#include "store/sql_util.h"
 #include "store/stats.h"
 #include "util/error.h"
 #include "backends/backend_factory.h"
@@ -48,6 +49,38 @@
 namespace mpa::ui {
 
 namespace {
+
+// Runs one job of `kind` from its configuration (a LaunchRequest's toConfig(), or the params a
+// run stored). When resuming, the jobs take their settings from the run record themselves.
+pipeline::JobSummary runJob(const store::Workspace &ws, const QString &kind, const QJsonObject &c, qint64 resumeRunId, const ProgressFn &progress)
+{
+    backends::NativeBackendOptions native;
+    native.device = c.value(QStringLiteral("device")).toString(QStringLiteral("cpu"));
+    native.dtype = c.value(QStringLiteral("dtype")).toString(QStringLiteral("f32"));
+    native.batchSize = c.value(QStringLiteral("batch_size")).toInt(native.batchSize);
+    auto location = [&](const char *key) {
+        const QString m = c.value(QLatin1String(key)).toString();
+        return m.startsWith(QLatin1String("http")) ? m : QFileInfo(m).absoluteFilePath();
+    };
+    if (kind == QLatin1String("annotate")) {
+        auto b = backends::makeBackendFor(location("model"), native);
+        return pipeline::runPseudoAnnotator(ws, *b, location("model"), pipeline::AnnotateParams::fromJson(c), progress, resumeRunId);
+    }
+    if (kind == QLatin1String("identify")) {
+        auto l = backends::makeBackendFor(location("large_model"), native);
+        auto s = backends::makeBackendFor(location("small_model"), native);
+        return pipeline::runParityIdentifier(ws, *l, location("large_model"), *s, location("small_model"), pipeline::IdentifyParams::fromJson(c),
+                                             progress, resumeRunId);
+    }
+    if (kind == QLatin1String("evaluate")) {
+        auto b = backends::makeBackendFor(location("model"), native);
+        return pipeline::runEvaluation(ws, *b, location("model"), pipeline::EvaluateParams::fromJson(c), progress, resumeRunId);
+    }
+    if (kind == QLatin1String("align"))
+        return pipeline::runParityLeveler(ws, location("model"), pipeline::AlignParams::fromJson(c), progress, resumeRunId);
+    throw Error(QStringLiteral("runs of kind %1 cannot be started here").arg(kind));
+}
+
 // Long text is elided in the middle so both ends of a path stay readable.
 QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
 {
@@ -131,8 +164,10 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_models, tr("Models"));
     connect(m_review, &ReviewView::reviewsChanged, this, [this] {
         if (m_ws) {
-            const store::WorkspaceStats stats = store::collectStats(*m_ws);
-            m_counts->setText(tr("%1 approved gaps").arg(stats.approvedGaps));
+            // One indexed count (samples_outcome_review), not every statistic, after each decision.
+            QSqlDatabase db = m_ws->connection();
+            m_counts->setText(tr("%1 approved gaps").arg(store::scalar(db, QStringLiteral(
+                "SELECT count(*) FROM samples WHERE outcome = 'gap' AND review_state = 'approved'")).toLongLong()));
         }
     });
     setCentralWidget(m_tabs);
@@ -282,30 +317,14 @@ void MainWindow::importImages()
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Import image folder"));
     if (dir.isEmpty())
         return;
-    // The scan and hashing run on a worker thread with its own database connection.
-    const store::Workspace ws = *m_ws;
-    statusBar()->showMessage(tr("Importing %1…").arg(dir));
-    QThread *worker = QThread::create([this, ws, dir] {
-        QString message;
-        try {
-            datasets::Importer importer(ws, [this](qint64 done, qint64 total, const QString &) {
-                QMetaObject::invokeMethod(this, [this, done, total] {
-                    statusBar()->showMessage(tr("Importing images: %1 / %2").arg(done).arg(total));
-                }, Qt::QueuedConnection);
-                return true;
-            });
-            message = tr("Imported %1").arg(importer.importImageFolder(dir).summary());
-        } catch (const Error &e) {
-            message = e.message();
-        }
-        ws.releaseThreadConnection();
-        QMetaObject::invokeMethod(this, [this, message] {
-            statusBar()->showMessage(message);
-            reload();
-        }, Qt::QueuedConnection);
+    // The scan and hashing run as a job (worker thread, own connection, progress in the status bar).
+    m_jobs->enqueue(tr("import %1").arg(dir), [dir](const store::Workspace &ws, const ProgressFn &progress) {
+        const datasets::ImportReport report = datasets::Importer(ws, progress).importImageFolder(dir);
+        pipeline::JobSummary s;
+        s.runId = report.runId;
+        s.done = report.images;
+        return s;
     });
-    connect(worker, &QThread::finished, worker, &QObject::deleteLater);
-    worker->start();
 }
 
 void MainWindow::showView(const QString &name)
@@ -381,26 +400,7 @@ void MainWindow::resumeStoppedRun()
     const QJsonObject p = params.value(runId);
     // Each job reads its own settings back from the run record; only the models are needed here.
     m_jobs->enqueue(tr("resume #%1").arg(runId), [runId, kind, p](const store::Workspace &ws, const ProgressFn &progress) {
-        backends::NativeBackendOptions native;
-        native.device = p.value(QStringLiteral("device")).toString(QStringLiteral("cpu"));
-        native.dtype = p.value(QStringLiteral("dtype")).toString(QStringLiteral("f32"));
-        if (kind == QLatin1String("annotate")) {
-            auto b = backends::makeBackendFor(p.value(QStringLiteral("model")).toString(), native);
-            return pipeline::runPseudoAnnotator(ws, *b, p.value(QStringLiteral("model")).toString(), {}, progress, runId);
-        }
-        if (kind == QLatin1String("identify")) {
-            auto l = backends::makeBackendFor(p.value(QStringLiteral("large_model")).toString(), native);
-            auto s = backends::makeBackendFor(p.value(QStringLiteral("small_model")).toString(), native);
-            return pipeline::runParityIdentifier(ws, *l, p.value(QStringLiteral("large_model")).toString(), *s,
-                                                 p.value(QStringLiteral("small_model")).toString(), {}, progress, runId);
-        }
-        if (kind == QLatin1String("evaluate")) {
-            auto b = backends::makeBackendFor(p.value(QStringLiteral("model")).toString(), native);
-            return pipeline::runEvaluation(ws, *b, p.value(QStringLiteral("model")).toString(), {}, progress, runId);
-        }
-        if (kind == QLatin1String("align"))
-            return pipeline::runParityLeveler(ws, p.value(QStringLiteral("model")).toString(), {}, progress, runId);
-        throw Error(QStringLiteral("runs of kind %1 cannot be resumed").arg(kind));
+        return runJob(ws, kind, p, runId, progress);
     });
 }
 
@@ -480,48 +480,11 @@ void MainWindow::launch(int kindValue)
         QMessageBox::information(this, tr("The run cannot start"), why);
         return;
     }
-    // Models are loaded inside the job, on the worker thread.
-    m_jobs->enqueue(dialog.windowTitle(), [r](const store::Workspace &ws, const ProgressFn &progress) {
-        backends::NativeBackendOptions native;
-        native.device = r.device;
-        native.dtype = r.dtype;
-        native.batchSize = r.batch;
-        auto location = [](const QString &m) { return m.startsWith(QLatin1String("http")) ? m : QFileInfo(m).absoluteFilePath(); };
-        switch (r.kind) {
-        case JobKind::Annotate: {
-            auto b = backends::makeBackendFor(r.model, native);
-            pipeline::AnnotateParams p;
-            p.task = r.task;
-            p.batchSize = r.batch;
-            p.maxNewTokens = r.maxNewTokens;
-            return pipeline::runPseudoAnnotator(ws, *b, location(r.model), p, progress);
-        }
-        case JobKind::Identify: {
-            auto l = backends::makeBackendFor(r.model, native);
-            auto s = backends::makeBackendFor(r.smallModel, native);
-            pipeline::IdentifyParams p;
-            p.criterion = r.criterion;
-            p.batchSize = r.batch;
-            p.maxNewTokens = r.maxNewTokens;
-            return pipeline::runParityIdentifier(ws, *l, location(r.model), *s, location(r.smallModel), p, progress);
-        }
-        case JobKind::Align: {
-            pipeline::AlignParams p;
-            p.selection = r.selection;
-            p.device = r.device;
-            p.dtype = r.dtype;
-            return pipeline::runParityLeveler(ws, r.model, p, progress);
-        }
-        case JobKind::Evaluate: {
-            auto b = backends::makeBackendFor(r.model, native);
-            pipeline::EvaluateParams p;
-            p.dataset = r.dataset;
-            p.batchSize = r.batch;
-            p.maxNewTokens = r.maxNewTokens;
-            return pipeline::runEvaluation(ws, *b, location(r.model), p, progress);
-        }
-        }
-        return pipeline::JobSummary{};
+    static const char *kinds[] = {"annotate", "identify", "align", "evaluate"};
+    const QString kindName = QString::fromLatin1(kinds[static_cast<int>(r.kind)]);
+    const QJsonObject config = r.toConfig();
+    m_jobs->enqueue(dialog.windowTitle(), [kindName, config](const store::Workspace &ws, const ProgressFn &progress) {
+        return runJob(ws, kindName, config, 0, progress);
     });
     statusBar()->showMessage(tr("%1: queued").arg(dialog.windowTitle()));
 }

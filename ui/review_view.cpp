@@ -205,6 +205,8 @@ qint64 ReviewView::currentSampleId() const
 
 void ReviewView::record(qint64 sampleId, store::Decision d)
 {
+    const int row = m_model->rowOfSample(sampleId);
+    const QString before = row >= 0 ? m_model->rowAt(row)->reviewState : QString();
     try {
         store::ReviewJournal(*m_ws).record(sampleId, d);
     } catch (const Error &e) {
@@ -212,7 +214,14 @@ void ReviewView::record(qint64 sampleId, store::Decision d)
         return;
     }
     m_model->refreshSample(sampleId);
-    updateCounts();
+    // One sample moved from one state to another: adjust instead of recounting the workspace.
+    if (before.isEmpty()) {
+        updateCounts();
+    } else {
+        m_stateCounts[before] -= 1;
+        m_stateCounts[stateAfter(d)] += 1;
+        showCounts();
+    }
     Q_EMIT reviewsChanged();
 }
 
@@ -253,11 +262,7 @@ void ReviewView::decideAllFiltered(store::Decision decision)
 {
     if (!m_ws)
         return;
-    while (m_model->canFetchMore({}))
-        m_model->fetchMore({});
-    QList<qint64> ids;
-    for (int i = 0; i < m_model->rowCount(); ++i)
-        ids << m_model->rowAt(i)->id;
+    const QList<qint64> ids = store::SampleQuery(*m_ws).ids(m_model->filter());
     try {
         store::ReviewJournal(*m_ws).recordMany(ids, decision, tr("bulk"));
     } catch (const Error &e) {
@@ -318,12 +323,19 @@ void ReviewView::updateCounts()
     }
     QSqlDatabase db = m_ws->connection();
     QSqlQuery q = store::exec(db, QStringLiteral("SELECT review_state, count(*) FROM samples GROUP BY review_state"));
-    qint64 approved = 0, rejected = 0, pending = 0;
-    while (q.next()) {
-        const QString s = q.value(0).toString();
-        (s == QLatin1String("approved") ? approved : s == QLatin1String("rejected") ? rejected : pending) = q.value(1).toLongLong();
-    }
-    m_counts->setText(tr("%1 shown · %2 approved · %3 rejected · %4 pending").arg(m_model->totalCount()).arg(approved).arg(rejected).arg(pending));
+    m_stateCounts.clear();
+    while (q.next())
+        m_stateCounts[q.value(0).toString()] = q.value(1).toLongLong();
+    showCounts();
+}
+
+void ReviewView::showCounts()
+{
+    m_counts->setText(tr("%1 shown · %2 approved · %3 rejected · %4 pending")
+                          .arg(m_model->totalCount())
+                          .arg(m_stateCounts.value(QStringLiteral("approved")))
+                          .arg(m_stateCounts.value(QStringLiteral("rejected")))
+                          .arg(m_stateCounts.value(QStringLiteral("pending"))));
 }
 
 void ReviewView::showCurrent()

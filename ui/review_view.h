@@ -6,6 +6,7 @@
 #include "store/records.h"
 #include "store/workspace.h"
 
+#include <QHash>
 #include <QWidget>
 #include <optional>
 
@@ -56,7 +57,9 @@ private:
     };
     void applyFilter();
     void showCurrent();
-    void updateCounts();
+    void updateCounts();   // full recount (load, filter, bulk)
+    void showCounts();
+    QHash<QString, qint64> m_stateCounts; // approved / rejected / pending over the workspace
     void record(qint64 sampleId, store::Decision d);
     void saveEdits();
 

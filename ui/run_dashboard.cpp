@@ -93,6 +93,7 @@ RunDashboard::RunDashboard(QWidget *parent)
 void RunDashboard::setWorkspace(const store::Workspace &ws)
 {
     m_ws = ws;
+    m_runsSignature.clear();
     m_shown.clear();
     m_series.clear();
     refresh();
@@ -104,15 +105,22 @@ void RunDashboard::refresh()
         return;
     // The run table (small: one row per run). Re-reading it must not look like a new
     // selection (that would re-enter refresh() while the model swaps its query).
-    const QModelIndex current = m_table->currentIndex();
-    const QSignalBlocker blockSelection(m_table->selectionModel());
-    QSqlQuery q(m_ws->connection());
-    q.exec(QStringLiteral("SELECT id, kind, status, name, datetime(created_at / 1000, 'unixepoch') AS created, "
-                          "CASE WHEN finished_at IS NOT NULL THEN (finished_at - started_at) / 1000.0 END AS seconds, error "
-                          "FROM runs ORDER BY id DESC"));
-    m_runs->setQuery(std::move(q));
-    if (current.isValid())
-        m_table->setCurrentIndex(m_runs->index(current.row(), current.column()));
+    // Resetting the model every second would also drop the user's selection and scroll position.
+    QSqlDatabase sigDb = m_ws->connection();
+    const QString signature = store::scalar(sigDb, QStringLiteral("SELECT count(*) || ':' || COALESCE(max(id), 0) || ':' || "
+                                                                  "COALESCE(sum(finished_at), 0) || ':' || COALESCE(group_concat(status), '') FROM runs")).toString();
+    if (signature != m_runsSignature) {
+        m_runsSignature = signature;
+        const QModelIndex current = m_table->currentIndex();
+        const QSignalBlocker blockSelection(m_table->selectionModel());
+        QSqlQuery q(m_ws->connection());
+        q.exec(QStringLiteral("SELECT id, kind, status, name, datetime(created_at / 1000, 'unixepoch') AS created, "
+                              "CASE WHEN finished_at IS NOT NULL THEN (finished_at - started_at) / 1000.0 END AS seconds, error "
+                              "FROM runs ORDER BY id DESC"));
+        m_runs->setQuery(std::move(q));
+        if (current.isValid())
+            m_table->setCurrentIndex(m_runs->index(current.row(), current.column()));
+    }
     // New metric rows of the shown runs only (indexed by run, name, step).
     bool changed = false;
     const QString metric = m_metric->currentText();

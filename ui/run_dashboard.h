@@ -54,6 +54,7 @@ private:
     QTimer *m_timer;
     QList<qint64> m_shown;
     QHash<qint64, Series> m_series;
+    QString m_runsSignature; // the run table is re-read only when this changes
 };
 
 } // namespace mpa::ui

@@ -86,7 +86,6 @@ void ThumbnailCache::workerLoop()
             m_queue.pop_back();
         }
         const QImage img = produce(r);
-        ++m_decoded;
         QMetaObject::invokeMethod(this, [this, id = r.imageId, img] {
             {
                 QMutexLocker lock(&m_mutex);

@@ -27,7 +27,6 @@ public:
     void setCacheDir(const QString &dir);
     // The thumbnail if it is in memory; otherwise nullptr and a request is queued.
     const QPixmap *get(qint64 imageId, const QString &path, const QString &key);
-    int decodedCount() const { return m_decoded; }
 
 Q_SIGNALS:
     void ready(qint64 imageId);
@@ -49,7 +48,6 @@ private:
     std::deque<Request> m_queue;
     QSet<qint64> m_pending;
     bool m_stop = false;
-    int m_decoded = 0;
     QThread *m_worker = nullptr;
 };
 

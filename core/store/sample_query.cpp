@@ -128,6 +128,21 @@ QList<SampleRow> SampleQuery::pageAt(const SampleFilter &filter, qint64 offset, 
     return rows;
 }
 
+QList<qint64> SampleQuery::ids(const SampleFilter &filter)
+{
+    QSqlDatabase db = m_ws.connection();
+    const Where w = buildWhere(filter);
+    QSqlQuery q = prepare(db, QStringLiteral("SELECT s.id FROM samples s WHERE %1 ORDER BY s.id").arg(w.sql));
+    q.setForwardOnly(true);
+    for (const QVariant &b : w.binds)
+        q.addBindValue(b);
+    exec(q, QStringLiteral("listing sample ids"));
+    QList<qint64> out;
+    while (q.next())
+        out << q.value(0).toLongLong();
+    return out;
+}
+
 qint64 SampleQuery::count(const SampleFilter &filter)
 {
     QSqlDatabase db = m_ws.connection();

@@ -49,6 +49,8 @@ public:
     // For orders other than "id": rows [offset, offset + limit) of the ordered result.
     QList<SampleRow> pageAt(const SampleFilter &filter, qint64 offset, int limit = 200);
     qint64 count(const SampleFilter &filter);
+    // Just the ids of every matching sample (bulk decisions on what a filter shows).
+    QList<qint64> ids(const SampleFilter &filter);
     std::optional<SampleRow> byId(qint64 id);
 
 private:

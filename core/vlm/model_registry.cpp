@@ -44,6 +44,22 @@ std::unique_ptr<VisionLanguageModel> VisionLanguageModel::load(const QString &di
     return architectureForFolder(dir).load(dir, options);
 }
 
+QString ModelInspection::toText() const
+{
+    QString out;
+    out += QStringLiteral("model folder: %1\n").arg(dir);
+    out += QStringLiteral("architecture: %1 (model_type %2)\n").arg(architecture, modelType);
+    out += QStringLiteral("parameters: %1 (%2 expected from config.json)\n").arg(parameters).arg(expectedParameters);
+    out += QStringLiteral("stored dtype: %1, %2 MB of weights\n").arg(storedDtypes.join(QStringLiteral(", "))).arg(weightBytes / 1e6, 0, 'f', 1);
+    out += QStringLiteral("memory to run: %1 MB in f32, %2 MB in bf16 (weights only; add the KV cache and activations)\n")
+               .arg(parameters * 4 / 1e6, 0, 'f', 1).arg(parameters * 2 / 1e6, 0, 'f', 1);
+    out += QStringLiteral("files found: %1\n").arg(filesFound.join(QStringLiteral(", ")));
+    out += QStringLiteral("files missing: %1\n").arg(filesMissing.isEmpty() ? QStringLiteral("none") : filesMissing.join(QStringLiteral(", ")));
+    out += QStringLiteral("chat template: %1\n").arg(chatTemplate);
+    out += QStringLiteral("weights: %1\n").arg(weightProblems.isEmpty() ? QStringLiteral("all names and shapes match") : weightProblems);
+    return out;
+}
+
 ModelInspection inspectModelFolder(const QString &dir)
 {
     return architectureForFolder(dir).inspect(dir);

@@ -116,11 +116,6 @@ std::size_t contraction(const std::u32string &t, std::size_t i)
     return 0;
 }
 
-std::string toUtf8(const std::u32string &s)
-{
-    return encodeUtf8(s);
-}
-
 } // namespace
 
 // The regex (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*
@@ -334,7 +329,7 @@ void Tokenizer::encodeOrdinary(const QString &segment, std::vector<std::int32_t>
     const QList<uint> ucs = nfc.toUcs4();
     const std::u32string text(ucs.begin(), ucs.end());
     for (const std::u32string &piece : preTokenize(text))
-        bpe(toUtf8(piece), out);
+        bpe(encodeUtf8(piece), out);
 }
 
 std::vector<std::int32_t> Tokenizer::encode(const QString &text, bool parseSpecial) const
