@@ -79,21 +79,7 @@ void writeText(const QString &path, const QByteArray &content)
 
 vlm::Qwen2VLConfig tinyQwen2VLConfig()
 {
-    vlm::Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.vocabSize = 151680;
-    c.hiddenSize = 32;
-    c.intermediateSize = 64;
-    c.numLayers = 1;
-    c.numHeads = 2;
-    c.numKvHeads = 1;
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vision.depth = 1;
-    c.vision.embedDim = 32;
-    c.vision.numHeads = 2;
-    c.vision.hiddenSize = 32;
-    return c;
+    return vlm::Qwen2VLConfig::small(32, 1, 151680);
 }
 
 qint64 countRows(const store::Workspace &ws, const QString &table, const QString &where)

@@ -16,17 +16,10 @@ using namespace mpa::vlm;
 
 namespace {
 
-// The shared tiny config, a little larger (two layers, hidden 64) so the batch test has depth.
+// The shared tiny config's shape, a little larger (two layers, hidden 64) so the batch test has depth.
 Qwen2VLConfig tinyConfig()
 {
-    Qwen2VLConfig c = test::tinyQwen2VLConfig();
-    c.hiddenSize = 64;
-    c.intermediateSize = 128;
-    c.numLayers = 2;
-    c.numHeads = 4;
-    c.numKvHeads = 2;
-    c.vision.hiddenSize = 64;
-    return c;
+    return Qwen2VLConfig::small(64, 2, 151680);
 }
 
 RgbImage noise(int h, int w, int seed)

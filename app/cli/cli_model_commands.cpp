@@ -167,20 +167,8 @@ int cmdCreateRandomModel(const QStringList &args)
     const int hidden = parser.value(QStringLiteral("hidden")).toInt();
     if (hidden < 32 || hidden % 32 != 0)
         throw UsageError{QStringLiteral("--hidden must be a multiple of 32")};
-    vlm::Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.hiddenSize = hidden;
-    c.intermediateSize = hidden * 2;
-    c.numLayers = std::max(1, parser.value(QStringLiteral("layers")).toInt());
-    c.numHeads = hidden / 16; // head_dim 16
-    c.numKvHeads = std::max(1, c.numHeads / 2);
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vision.depth = 1;
-    c.vision.embedDim = 32;
-    c.vision.numHeads = 2;
-    c.vision.hiddenSize = hidden;
-    c.vocabSize = (vlm::Tokenizer::load(parser.value(QStringLiteral("tokenizer")))->vocabSize() + 63) / 64 * 64;
+    const int vocab = (vlm::Tokenizer::load(parser.value(QStringLiteral("tokenizer")))->vocabSize() + 63) / 64 * 64;
+    const vlm::Qwen2VLConfig c = vlm::Qwen2VLConfig::small(hidden, parser.value(QStringLiteral("layers")).toInt(), vocab);
     vlm::writeRandomModelFolder(p.first(), c, parser.value(QStringLiteral("tokenizer")), parser.value(QStringLiteral("seed")).toULongLong());
     out() << "wrote " << p.first() << " (" << c.parameterCount() << " parameters)\n";
     return 0;

@@ -8,6 +8,8 @@
 #include <QJsonArray>
 #include <QJsonObject>
 
+#include <algorithm>
+
 namespace mpa::vlm {
 
 namespace {
@@ -147,6 +149,25 @@ Qwen2VLConfig Qwen2VLConfig::load(const QString &dir)
         throw Error(QStringLiteral("%1: vision_config.hidden_size %2 differs from the language model's %3").arg(path).arg(c.vision.hiddenSize).arg(c.hiddenSize));
     if (c.vision.embedDim % c.vision.numHeads != 0)
         throw Error(QStringLiteral("%1: vision embed_dim %2 is not divisible by %3 heads").arg(path).arg(c.vision.embedDim).arg(c.vision.numHeads));
+    return c;
+}
+
+Qwen2VLConfig Qwen2VLConfig::small(int hiddenSize, int layers, int vocabSize)
+{
+    Qwen2VLConfig c;
+    c.modelType = QStringLiteral("qwen2_vl");
+    c.vocabSize = vocabSize;
+    c.hiddenSize = hiddenSize;
+    c.intermediateSize = hiddenSize * 2;
+    c.numLayers = std::max(1, layers);
+    c.numHeads = hiddenSize / 16;
+    c.numKvHeads = std::max(1, c.numHeads / 2);
+    c.mropeSection = {2, 3, 3}; // sums to head_dim / 2 = 8
+    c.tieWordEmbeddings = true;
+    c.vision.depth = 1;
+    c.vision.embedDim = 32;
+    c.vision.numHeads = 2;
+    c.vision.hiddenSize = hiddenSize;
     return c;
 }
 

@@ -55,6 +55,10 @@ struct Qwen2VLConfig
     // Reads `dir`/config.json (flat or nested text_config layout; rope_scaling or
     // rope_parameters). Every missing required field or wrong type is a clear error.
     static Qwen2VLConfig load(const QString &dir);
+    // A small Qwen2-VL of the given width and depth (head_dim 16, two query heads per kv head,
+    // one 32-wide vision block): the shape `mpa create-random-model`, the tests and the
+    // benchmarks build random models from. `hiddenSize` must be a multiple of 32.
+    static Qwen2VLConfig small(int hiddenSize, int layers, int vocabSize);
     std::int64_t parameterCount() const;
     // config.json in the original (flat) layout, readable by transformers and by load().
     QJsonObject toJson() const;

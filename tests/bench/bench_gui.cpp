@@ -145,20 +145,10 @@ int main(int argc, char *argv[])
     // 3. GUI stall while training.
     const double idleStall = longestStallMs(3000);
     const QString model = tmp.filePath(QStringLiteral("model"));
-    vlm::Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.hiddenSize = 256;
-    c.intermediateSize = 512;
-    c.numLayers = 4;
-    c.numHeads = 16;
-    c.numKvHeads = 8;
-    c.mropeSection = {2, 3, 3};
-    c.tieWordEmbeddings = true;
-    c.vocabSize = 151680;
+    vlm::Qwen2VLConfig c = vlm::Qwen2VLConfig::small(256, 4, 151680);
     c.vision.depth = 2;
     c.vision.embedDim = 64;
     c.vision.numHeads = 4;
-    c.vision.hiddenSize = 256;
     vlm::writeRandomModelFolder(model, c, tokenizer, 1);
     const store::Workspace train = store::Workspace::create(tmp.filePath(QStringLiteral("train")));
     datasets::Importer(train).importImageFolder(images);
