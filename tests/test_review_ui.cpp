@@ -60,6 +60,7 @@ private Q_SLOTS:
     void emaIsDebiased();
     void launcherRefusesWithTheReason();
     void imageGridPagesBadgesAndThumbnails();
+    void imageGridFiltersByTaskAnnotatorAndText();
     void launchRefusalsNameTheReason();
     void evaluationViewAndFlipTable();
     void modelsViewValidatesBeforeRegistering();
@@ -240,6 +241,43 @@ void TestReviewUi::imageGridPagesBadgesAndThumbnails()
     QVERIFY(pix.width() <= ui::ThumbnailCache::kSize && pix.height() <= ui::ThumbnailCache::kSize);
     QDirIterator it(ws.thumbnailDir(), {QStringLiteral("*.jpg")}, QDir::Files, QDirIterator::Subdirectories);
     QVERIFY(it.hasNext());
+}
+
+void TestReviewUi::imageGridFiltersByTaskAnnotatorAndText()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
+    {
+        // Image 1: a text pair from run 1; images 2 and 3: pairs from run 2 (3 is a chart); image 4: none.
+        QSqlDatabase db = ws.connection();
+        store::Transaction tx(db, QStringLiteral("test data"));
+        store::exec(db, QStringLiteral("INSERT INTO images(id, path, status, added_at) VALUES(1, '/1.jpg', 'missing', 0), (2, '/2.jpg', 'missing', 0), "
+                                       "(3, '/3.jpg', 'missing', 0), (4, '/4.jpg', 'missing', 0)"));
+        store::exec(db, QStringLiteral("INSERT INTO samples(id, image_id, task, question, answer, parse_status, source, source_key, created_at) VALUES"
+                                       "(1, 1, 'text', 'What does the sign say?', 'STOP', 'ok', 'pa:run1', '1', 0),"
+                                       "(2, 2, 'text', 'What is written?', 'exit', 'ok', 'pa:run2', '2', 0),"
+                                       "(3, 3, 'chart', 'Highest bar?', 'Stop', 'ok', 'pa:run2', '3', 0)"));
+        tx.commit();
+    }
+    ui::ThumbnailCache thumbs;
+    ui::ImageGridModel model(&thumbs);
+    model.setWorkspace(ws);
+    QCOMPARE(model.totalCount(), 4);
+    model.setSampleFilter({}, QStringLiteral("pa:run2"), {});
+    QCOMPARE(model.totalCount(), 2);
+    model.setSampleFilter(QStringLiteral("chart"), QStringLiteral("pa:run2"), {});
+    QCOMPARE(model.totalCount(), 1);
+    QCOMPARE(model.data(model.index(0), Qt::DisplayRole).toString(), QStringLiteral("3.jpg"));
+    model.setSampleFilter({}, QStringLiteral("pa:run1"), {});
+    QCOMPARE(model.totalCount(), 1);
+    model.setSampleFilter({}, QStringLiteral("pa:run9"), {});
+    QCOMPARE(model.totalCount(), 0);
+    model.setSampleFilter({}, {}, QStringLiteral("stop")); // case-insensitive, question or answer
+    QCOMPARE(model.totalCount(), 2);
+    model.setSampleFilter({}, QStringLiteral("pa:run1"), QStringLiteral("stop"));
+    QCOMPARE(model.totalCount(), 1);
+    model.setSampleFilter({}, {}, {});
+    QCOMPARE(model.totalCount(), 4);
 }
 
 void TestReviewUi::launchRefusalsNameTheReason()

@@ -72,9 +72,10 @@ static QString badgeCondition(const QStringList &badges)
     return QStringLiteral("%1 IN (%2)").arg(QLatin1String(kBadgeSql), quoted.join(QLatin1Char(',')));
 }
 
-void ImageGridModel::setSampleFilter(const QString &task, const QString &text)
+void ImageGridModel::setSampleFilter(const QString &task, const QString &source, const QString &text)
 {
     m_task = task;
+    m_source = source;
     m_text = text;
     reload();
 }
@@ -91,6 +92,10 @@ QString ImageGridModel::whereSql(QVariantList &binds) const
     if (!m_task.isEmpty()) {
         w += QStringLiteral(" AND EXISTS (SELECT 1 FROM samples s WHERE s.image_id = i.id AND s.task = ?)");
         binds << m_task;
+    }
+    if (!m_source.isEmpty()) {
+        w += QStringLiteral(" AND EXISTS (SELECT 1 FROM samples s WHERE s.image_id = i.id AND s.source = ?)");
+        binds << m_source;
     }
     if (!m_text.isEmpty()) {
         w += QStringLiteral(" AND EXISTS (SELECT 1 FROM samples s WHERE s.image_id = i.id AND (instr(lower(COALESCE(s.reviewed_question, s.question, '')), lower(?)) > 0 "

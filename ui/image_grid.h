@@ -33,9 +33,10 @@ public:
     void setWorkspace(const store::Workspace &ws);
     // Only images whose badge is one of these (empty: all).
     void setBadgeFilter(const QStringList &badges);
-    // Only images with a sample of this task / whose question or answer contains `text`
-    // (empty: no condition); sorted by import order or by file path.
-    void setSampleFilter(const QString &task, const QString &text);
+    // Only images with a sample of this task / from this source (e.g. "pa:run3": the pairs one
+    // annotating model wrote) / whose question or answer contains `text` (empty: no condition);
+    // sorted by import order or by file path.
+    void setSampleFilter(const QString &task, const QString &source, const QString &text);
     void setSortByPath(bool byPath);
     qint64 totalCount() const { return m_total; }
 
@@ -51,7 +52,7 @@ private:
     QList<ImageCell> m_cells;
     QHash<qint64, int> m_rowOf;
     QStringList m_badges;
-    QString m_task, m_text;
+    QString m_task, m_source, m_text;
     bool m_byPath = false;
     QString whereSql(QVariantList &binds) const;
     bool m_exhausted = true;

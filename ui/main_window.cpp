@@ -131,6 +131,8 @@ MainWindow::MainWindow(QWidget *parent)
     task->addItem(tr("Any task"), QString());
     for (const char *t : {"text", "chart", "knowledge"})
         task->addItem(QString::fromLatin1(t), QString::fromLatin1(t));
+    m_annotatorFilter = new QComboBox(browser);
+    m_annotatorFilter->setToolTip(tr("Only images with pairs written by this annotating model (Pseudo Annotator run)"));
     auto *search = new QLineEdit(browser);
     search->setPlaceholderText(tr("Search questions and answers"));
     search->setClearButtonEnabled(true);
@@ -140,6 +142,7 @@ MainWindow::MainWindow(QWidget *parent)
     auto *bar = new QHBoxLayout;
     bar->addWidget(badge);
     bar->addWidget(task);
+    bar->addWidget(m_annotatorFilter);
     bar->addWidget(search, 1);
     bar->addWidget(sort);
     auto *browserLayout = new QVBoxLayout(browser);
@@ -147,8 +150,11 @@ MainWindow::MainWindow(QWidget *parent)
     browserLayout->addLayout(bar);
     browserLayout->addWidget(m_gridView, 1);
     connect(badge, &QComboBox::currentIndexChanged, this, [this, badge] { m_grid->setBadgeFilter(badge->currentData().toStringList()); });
-    auto applySampleFilter = [this, task, search] { m_grid->setSampleFilter(task->currentData().toString(), search->text().trimmed()); };
+    auto applySampleFilter = [this, task, search] {
+        m_grid->setSampleFilter(task->currentData().toString(), m_annotatorFilter->currentData().toString(), search->text().trimmed());
+    };
     connect(task, &QComboBox::currentIndexChanged, this, applySampleFilter);
+    connect(m_annotatorFilter, &QComboBox::currentIndexChanged, this, applySampleFilter);
     connect(search, &QLineEdit::returnPressed, this, applySampleFilter);
     connect(sort, &QComboBox::currentIndexChanged, this, [this](int i) { m_grid->setSortByPath(i == 1); });
     m_tabs->addTab(browser, tr("Browser"));
@@ -282,6 +288,7 @@ void MainWindow::reload()
     m_samples->load(*m_ws);
     m_review->setWorkspace(*m_ws);
     m_grid->setWorkspace(*m_ws);
+    fillAnnotatorFilter();
     m_evaluation->setWorkspace(*m_ws);
     m_models->setWorkspace(*m_ws);
     m_dashboard->setWorkspace(*m_ws);
@@ -294,6 +301,30 @@ void MainWindow::reload()
     for (const auto &s : stats.samplesByParse)
         samples += s.second;
     m_counts->setText(tr("%1 images · %2 samples · %3 approved gaps").arg(images).arg(samples).arg(stats.approvedGaps));
+}
+
+// One entry per Pseudo Annotator run (the runs table is small), named by its model; samples
+// carry the run as their source "pa:runN". The choice survives a reload; when it no longer
+// exists (another workspace), the filter falls back to any annotator and the grid follows.
+void MainWindow::fillAnnotatorFilter()
+{
+    const QString current = m_annotatorFilter->currentData().toString();
+    {
+        const QSignalBlocker block(m_annotatorFilter);
+        m_annotatorFilter->clear();
+        m_annotatorFilter->addItem(tr("Any annotator"), QString());
+        QSqlDatabase db = m_ws->connection();
+        QSqlQuery q = store::exec(db, QStringLiteral("SELECT id, params FROM runs WHERE kind = 'annotate' ORDER BY id"));
+        while (q.next()) {
+            const qint64 run = q.value(0).toLongLong();
+            const QJsonObject params = QJsonDocument::fromJson(q.value(1).toString().toUtf8()).object();
+            const QString model = QFileInfo(params.value(QStringLiteral("model")).toString()).fileName();
+            m_annotatorFilter->addItem(tr("run %1 · %2").arg(run).arg(model), QStringLiteral("pa:run%1").arg(run));
+        }
+        m_annotatorFilter->setCurrentIndex(std::max(0, m_annotatorFilter->findData(current)));
+    }
+    if (m_annotatorFilter->currentData().toString() != current)
+        Q_EMIT m_annotatorFilter->currentIndexChanged(m_annotatorFilter->currentIndex());
 }
 
 void MainWindow::newWorkspace()

@@ -8,6 +8,7 @@ class JobRunner;
 #include <QMainWindow>
 #include <optional>
 
+class QComboBox;
 class QLabel;
 class QListWidget;
 class QTabWidget;
@@ -71,6 +72,8 @@ private:
     ThumbnailCache *m_thumbnails = nullptr;
     ImageGridModel *m_grid = nullptr;
     ImageGridView *m_gridView = nullptr;
+    QComboBox *m_annotatorFilter = nullptr; // the browser's "model" filter: which annotate run wrote the pairs
+    void fillAnnotatorFilter();
     EvaluationView *m_evaluation = nullptr;
     ModelsView *m_models = nullptr;
     RunDashboard *m_dashboard = nullptr;
