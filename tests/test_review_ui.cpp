@@ -6,6 +6,7 @@
 #include "backends/torch_runtime.h"
 #include "ema.h"
 #include "evaluation_view.h"
+#include "image_pane.h"
 #include "models_view.h"
 #include "job_launcher.h"
 #include "image_grid.h"
@@ -352,6 +353,21 @@ void TestReviewUi::evaluationViewAndFlipTable()
     view.compare(before, after);
     QCOMPARE(view.flipModel()->rowCount(), 4);
     QVERIFY2(view.flipSummary().contains(QLatin1String("1 fixed, 1 broken, 1 still right, 1 still wrong")), qPrintable(view.flipSummary()));
+    // Selecting a flip row shows that question: references, both answers, and its image (missing here).
+    QTableView *flips = nullptr;
+    for (QTableView *t : view.findChildren<QTableView *>())
+        if (t->model() == view.flipModel())
+            flips = t;
+    QVERIFY(flips);
+    flips->sortByColumn(1, Qt::DescendingOrder); // rows move (fixed goes from row 1 to 2); the detail must follow the row, not its position
+    const QList<QStandardItem *> fixed = view.flipModel()->findItems(QStringLiteral("fixed"), Qt::MatchExactly, 1);
+    QCOMPARE(fixed.size(), 1);
+    QCOMPARE(fixed.first()->row(), 2);
+    flips->setCurrentIndex(view.flipModel()->index(fixed.first()->row(), 0));
+    const QString detail = view.questionDetail();
+    QVERIFY2(detail.contains(QLatin1String("q2")) && detail.contains(QLatin1String("References: 20")), qPrintable(detail));
+    QVERIFY2(detail.contains(QLatin1String("Before: 7")) && detail.contains(QLatin1String("After: 20")), qPrintable(detail));
+    QCOMPARE(view.questionImage()->stateText(), QStringLiteral("image missing"));
 }
 
 void TestReviewUi::modelsViewValidatesBeforeRegistering()

@@ -1,6 +1,7 @@
 #include "evaluation_view.h"
 
-#include "pipeline/evaluator.h"
+#include "image_pane.h"
+
 #include "store/sql_util.h"
 #include "util/error.h"
 
@@ -12,6 +13,7 @@
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTableView>
+#include <QTextBrowser>
 #include <QVBoxLayout>
 
 namespace mpa::ui {
@@ -23,6 +25,8 @@ EvaluationView::EvaluationView(QWidget *parent)
     , m_resultsView(new QTableView(this))
     , m_flipView(new QTableView(this))
     , m_summary(new QLabel(tr("Select two evaluation runs of the same benchmark to compare them question by question."), this))
+    , m_image(new ImagePane(this))
+    , m_detail(new QTextBrowser(this))
 {
     for (QTableView *v : {m_resultsView, m_flipView}) {
         v->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -36,7 +40,17 @@ EvaluationView::EvaluationView(QWidget *parent)
     auto *lowerLayout = new QVBoxLayout(lower);
     lowerLayout->setContentsMargins(0, 0, 0, 0);
     lowerLayout->addWidget(m_summary);
-    lowerLayout->addWidget(m_flipView, 1);
+    auto *question = new QWidget(this);
+    auto *questionLayout = new QVBoxLayout(question);
+    questionLayout->setContentsMargins(0, 0, 0, 0);
+    questionLayout->addWidget(m_image, 3);
+    questionLayout->addWidget(m_detail, 2);
+    auto *flipSplit = new QSplitter(Qt::Horizontal, this);
+    flipSplit->addWidget(m_flipView);
+    flipSplit->addWidget(question);
+    flipSplit->setStretchFactor(0, 3);
+    flipSplit->setStretchFactor(1, 2);
+    lowerLayout->addWidget(flipSplit, 1);
     auto *split = new QSplitter(Qt::Vertical, this);
     split->addWidget(m_resultsView);
     split->addWidget(lower);
@@ -49,6 +63,9 @@ EvaluationView::EvaluationView(QWidget *parent)
         qint64 a = m_results->item(rows[0].row(), 0)->data(Qt::DisplayRole).toLongLong();
         qint64 b = m_results->item(rows[1].row(), 0)->data(Qt::DisplayRole).toLongLong();
         compare(std::min(a, b), std::max(a, b)); // older run = before
+    });
+    connect(m_flipView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex &current) {
+        showQuestion(current.row());
     });
 }
 
@@ -92,6 +109,9 @@ void EvaluationView::compare(qint64 runA, qint64 runB)
 {
     m_flips->clear();
     m_flips->setHorizontalHeaderLabels({tr("Question id"), tr("Change"), tr("Question"), tr("Before"), tr("After")});
+    m_flipRows.clear();
+    m_image->clear();
+    m_detail->clear();
     if (!m_ws)
         return;
     pipeline::FlipTable t;
@@ -101,27 +121,45 @@ void EvaluationView::compare(qint64 runA, qint64 runB)
         m_summary->setText(e.message());
         return;
     }
-    QSqlDatabase db = m_ws->connection();
-    QSqlQuery q = store::prepare(db, QStringLiteral("SELECT b.question, pa.text, pb.text FROM benchmark_items b "
-                                                    "JOIN predictions pa ON pa.item_id = b.id AND pa.run_id = ? "
-                                                    "JOIN predictions pb ON pb.item_id = b.id AND pb.run_id = ? WHERE b.question_id = ?"));
-    for (const auto &[questionId, kind] : t.perQuestion) {
-        q.addBindValue(runA);
-        q.addBindValue(runB);
-        q.addBindValue(questionId);
-        store::exec(q, QStringLiteral("reading predictions"));
-        QString question, before, after;
-        if (q.next()) {
-            question = q.value(0).toString();
-            before = q.value(1).toString();
-            after = q.value(2).toString();
-        }
-        q.finish();
-        m_flips->appendRow({new QStandardItem(questionId), new QStandardItem(kind), new QStandardItem(question), new QStandardItem(before),
-                            new QStandardItem(after)});
+    m_flipRows = t.rows;
+    for (int i = 0; i < m_flipRows.size(); ++i) {
+        const pipeline::FlipRow &r = m_flipRows[i];
+        auto *id = new QStandardItem(r.questionId);
+        id->setData(i, Qt::UserRole);
+        m_flips->appendRow({id, new QStandardItem(r.change), new QStandardItem(r.question), new QStandardItem(r.before), new QStandardItem(r.after)});
     }
     m_summary->setText(tr("Run %1 → run %2: %3 fixed, %4 broken, %5 still right, %6 still wrong")
                            .arg(runA).arg(runB).arg(t.fixed).arg(t.broken).arg(t.stillRight).arg(t.stillWrong));
+}
+
+void EvaluationView::showQuestion(int flipRow)
+{
+    const QStandardItem *id = flipRow >= 0 ? m_flips->item(flipRow, 0) : nullptr;
+    if (!id || !m_ws) {
+        m_image->clear();
+        m_detail->clear();
+        return;
+    }
+    const pipeline::FlipRow &r = m_flipRows.at(id->data(Qt::UserRole).toInt());
+    QStringList references;
+    for (const QString &a : r.answers)
+        references << a.toHtmlEscaped();
+    m_detail->setHtml(tr("<p><b>%1</b> &nbsp; (%2)</p><p><b>References:</b> %3</p><p><b>Before:</b> %4<br><b>After:</b> %5</p>")
+                          .arg(r.question.toHtmlEscaped(), r.change, references.join(QStringLiteral(" · ")), r.before.toHtmlEscaped(),
+                               r.after.toHtmlEscaped()));
+    // One indexed lookup: the image behind the benchmark item.
+    QSqlDatabase db = m_ws->connection();
+    QSqlQuery q = store::exec(db, QStringLiteral("SELECT i.path, i.status FROM benchmark_items b JOIN images i ON i.id = b.image_id WHERE b.id = ?"),
+                              {r.itemId});
+    if (q.next())
+        m_image->showImage(q.value(0).toString(), q.value(1).toString());
+    else
+        m_image->clear();
+}
+
+QString EvaluationView::questionDetail() const
+{
+    return m_detail->toPlainText();
 }
 
 QString EvaluationView::flipSummary() const

@@ -1,30 +1,23 @@
 #include "review_view.h"
 
+#include "image_pane.h"
 #include "metrics/mpa_match.h"
 #include "sample_list_model.h"
 #include "store/review_journal.h"
 #include "store/sql_util.h"
 #include "util/error.h"
 
-#include <QApplication>
 #include <QComboBox>
 #include <QFormLayout>
-#include <QGraphicsPixmapItem>
-#include <QGraphicsScene>
-#include <QGraphicsView>
 #include <QPushButton>
-#include <QWheelEvent>
 #include <QHBoxLayout>
-#include <QImageReader>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
-#include <QPointer>
 #include <QShortcut>
 #include <QSplitter>
 #include <QTextBrowser>
-#include <QThread>
 #include <QVBoxLayout>
 
 namespace mpa::ui {
@@ -52,8 +45,7 @@ ReviewView::ReviewView(QWidget *parent)
     , m_state(new QComboBox(this))
     , m_order(new QComboBox(this))
     , m_search(new QLineEdit(this))
-    , m_image(new QGraphicsView(this))
-    , m_imageState(new QLabel(this))
+    , m_image(new ImagePane(this))
     , m_question(new QLineEdit(this))
     , m_answer(new QLineEdit(this))
     , m_details(new QTextBrowser(this))
@@ -78,15 +70,6 @@ ReviewView::ReviewView(QWidget *parent)
     m_list->setModel(m_model);
     m_list->setUniformItemSizes(true); // constant row height: no per-row layout on huge queues
     m_list->setSelectionMode(QAbstractItemView::SingleSelection);
-    // The image: fitted to the view, zoom with the wheel, pan by dragging.
-    m_image->setScene(new QGraphicsScene(m_image));
-    m_pixmap = m_image->scene()->addPixmap(QPixmap());
-    m_pixmap->setTransformationMode(Qt::SmoothTransformation);
-    m_image->setDragMode(QGraphicsView::ScrollHandDrag);
-    m_image->setTransformationAnchor(QGraphicsView::AnchorUnderMouse);
-    m_image->setMinimumSize(320, 240);
-    m_image->viewport()->installEventFilter(this);
-    m_imageState->setAlignment(Qt::AlignCenter);
     m_question->setToolTip(tr("Edit and press Enter: the original is kept in the journal"));
     m_answer->setToolTip(m_question->toolTip());
 
@@ -123,7 +106,6 @@ ReviewView::ReviewView(QWidget *parent)
     auto *rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
     rightLayout->addWidget(m_image, 3);
-    rightLayout->addWidget(m_imageState);
     rightLayout->addLayout(form);
     rightLayout->addWidget(m_details, 2);
     auto *split = new QSplitter(this);
@@ -156,20 +138,6 @@ ReviewView::ReviewView(QWidget *parent)
     connect(undoKey, &QShortcut::activated, this, &ReviewView::undo);
     auto *redoKey = new QShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), this);
     connect(redoKey, &QShortcut::activated, this, &ReviewView::redo);
-}
-
-bool ReviewView::eventFilter(QObject *watched, QEvent *event)
-{
-    if (watched == m_image->viewport() && event->type() == QEvent::Wheel) {
-        const double factor = static_cast<QWheelEvent *>(event)->angleDelta().y() > 0 ? 1.25 : 0.8;
-        m_image->scale(factor, factor);
-        return true;
-    }
-    if (watched == m_image->viewport() && event->type() == QEvent::MouseButtonDblClick) {
-        m_image->fitInView(m_pixmap, Qt::KeepAspectRatio); // double-click: fit again
-        return true;
-    }
-    return QWidget::eventFilter(watched, event);
 }
 
 void ReviewView::setWorkspace(const store::Workspace &ws)
@@ -347,8 +315,7 @@ void ReviewView::showCurrent()
     m_answer->setEnabled(r && r->parsed);
     if (!r || !m_ws) {
         m_details->clear();
-        m_pixmap->setPixmap(QPixmap());
-        m_imageState->clear();
+        m_image->clear();
         return;
     }
     // Both models' answers with their normalised forms: the match is what decides the outcome.
@@ -399,34 +366,7 @@ void ReviewView::showCurrent()
     html += tr("<p style='color:gray'>%1</p>").arg(r->imagePath.toHtmlEscaped());
     m_details->setHtml(html);
 
-    // The image is decoded off the GUI thread; a late result for another sample is dropped.
-    const quint64 request = ++m_imageRequest;
-    const QString path = r->imagePath;
-    const QSize target = m_image->viewport()->size() * 2; // decoded at up to twice the view: zoom stays sharp
-    m_pixmap->setPixmap(QPixmap());
-    m_imageState->setText(r->imageStatus == QLatin1String("ok") ? tr("loading…") : tr("image %1").arg(r->imageStatus));
-    if (r->imageStatus != QLatin1String("ok"))
-        return;
-    QPointer<ReviewView> self(this);
-    QThread *loader = QThread::create([self, request, path, target]() mutable {
-        QImageReader reader(path);
-        reader.setAutoTransform(true);
-        const QSize size = reader.size();
-        if (size.isValid())
-            reader.setScaledSize(size.scaled(target, Qt::KeepAspectRatio)); // scaled decoding
-        const QImage img = reader.read();
-        // Delivered through the application object; the view may be gone by then.
-        QMetaObject::invokeMethod(qApp, [self = std::move(self), request, img] {
-            if (self && request == self->m_imageRequest) {
-                self->m_pixmap->setPixmap(QPixmap::fromImage(img));
-                self->m_image->scene()->setSceneRect(self->m_pixmap->boundingRect());
-                self->m_image->fitInView(self->m_pixmap, Qt::KeepAspectRatio);
-                self->m_imageState->setText(img.isNull() ? tr("the image could not be decoded") : QString());
-            }
-        }, Qt::QueuedConnection);
-    });
-    connect(loader, &QThread::finished, loader, &QObject::deleteLater);
-    loader->start();
+    m_image->showImage(r->imagePath, r->imageStatus);
 }
 
 } // namespace mpa::ui

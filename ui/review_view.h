@@ -11,8 +11,6 @@
 #include <optional>
 
 class QComboBox;
-class QGraphicsPixmapItem;
-class QGraphicsView;
 class QLabel;
 class QLineEdit;
 class QListView;
@@ -20,6 +18,7 @@ class QTextBrowser;
 
 namespace mpa::ui {
 
+class ImagePane;
 class SampleListModel;
 
 class ReviewView : public QWidget
@@ -45,9 +44,6 @@ public:
 Q_SIGNALS:
     void reviewsChanged();
 
-protected:
-    bool eventFilter(QObject *watched, QEvent *event) override;
-
 private:
     struct Step
     {
@@ -70,15 +66,12 @@ private:
     QComboBox *m_state;
     QComboBox *m_order;
     QLineEdit *m_search;
-    QGraphicsView *m_image;
-    QGraphicsPixmapItem *m_pixmap = nullptr;
-    QLabel *m_imageState;
+    ImagePane *m_image;
     QLineEdit *m_question;
     QLineEdit *m_answer;
     QTextBrowser *m_details;
     QLabel *m_counts;
     QList<Step> m_undo, m_redo;
-    quint64 m_imageRequest = 0;
 };
 
 } // namespace mpa::ui

@@ -163,7 +163,7 @@ FlipTable compareEvaluationRuns(const store::Workspace &ws, qint64 runA, qint64 
     const EvaluationScores a = scoreEvaluationRun(ws, runA);
     const auto metric = metrics::metricFromString(a.metric);
     QSqlDatabase db = ws.connection();
-    QSqlQuery q = store::exec(db, QStringLiteral("SELECT b.question_id, pa.text, pb.text, b.answers FROM predictions pa "
+    QSqlQuery q = store::exec(db, QStringLiteral("SELECT b.question_id, pa.text, pb.text, b.answers, b.id, b.question FROM predictions pa "
                                                  "JOIN predictions pb ON pb.item_id = pa.item_id AND pb.run_id = ? "
                                                  "JOIN benchmark_items b ON b.id = pa.item_id WHERE pa.run_id = ? ORDER BY b.id"),
                               {runB, runA});
@@ -186,7 +186,8 @@ FlipTable compareEvaluationRuns(const store::Workspace &ws, qint64 runA, qint64 
             ++t.stillWrong;
             kind = QStringLiteral("still_wrong");
         }
-        t.perQuestion.append({q.value(0).toString(), kind});
+        t.rows.append({q.value(4).toLongLong(), q.value(0).toString(), kind, q.value(5).toString(), answers, q.value(1).toString(),
+                       q.value(2).toString()});
     }
     return t;
 }

@@ -7,6 +7,7 @@
 #include "pipeline/run_scope.h"
 
 #include <QList>
+#include <QStringList>
 
 namespace mpa::pipeline {
 
@@ -39,10 +40,20 @@ JobSummary runEvaluation(const store::Workspace &ws, backends::VlmBackend &model
 // Scores of an evaluation run from its stored predictions (also recorded as metrics).
 EvaluationScores scoreEvaluationRun(const store::Workspace &ws, qint64 runId);
 
+struct FlipRow
+{
+    qint64 itemId = 0; // benchmark_items.id
+    QString questionId;
+    QString change; // fixed, broken, still_right or still_wrong
+    QString question;
+    QStringList answers; // the references
+    QString before, after; // the two runs' predictions
+};
+
 struct FlipTable
 {
     qint64 fixed = 0, broken = 0, stillRight = 0, stillWrong = 0;
-    QList<QPair<QString, QString>> perQuestion; // question id -> fixed/broken/still_right/still_wrong
+    QList<FlipRow> rows; // in benchmark order
 };
 
 // Before = runA, after = runB, on the questions both answered; "right" means a score of at
