@@ -1,7 +1,6 @@
 #include "evaluation_view.h"
 
 #include "image_pane.h"
-
 #include "store/sql_util.h"
 #include "util/error.h"
 
