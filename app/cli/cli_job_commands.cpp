@@ -122,14 +122,15 @@ int cmdAnnotate(const QStringList &args)
     params.maxNewTokens = setting(parser, config, "max-new-tokens", "max_new_tokens").toInt();
     QJsonObject settings = params.toJson();
     settings.insert(QStringLiteral("model"), model);
-    settings.insert(QStringLiteral("device"), nativeOptions(parser, config).device);
-    settings.insert(QStringLiteral("dtype"), nativeOptions(parser, config).dtype);
+    const auto native = nativeOptions(parser, config);
+    settings.insert(QStringLiteral("device"), native.device);
+    settings.insert(QStringLiteral("dtype"), native.dtype);
     if (saveConfigIfAsked(parser, settings))
         return 0;
     if (model.isEmpty() && !parser.isSet(QStringLiteral("resume")))
         throw UsageError{QStringLiteral("--model DIR is required")};
     const store::Workspace ws = store::Workspace::open(p.first());
-    auto backend = makeBackend(model, parser, nativeOptions(parser, config));
+    auto backend = makeBackend(model, parser, native);
     return finish(pipeline::runPseudoAnnotator(ws, *backend, modelLocation(model), params, stderrProgress(),
                                                parser.value(QStringLiteral("resume")).toLongLong()));
 }
@@ -169,8 +170,9 @@ int cmdIdentify(const QStringList &args)
     if (large.isEmpty() || small.isEmpty())
         throw UsageError{QStringLiteral("--large DIR and --small DIR are required")};
     const store::Workspace ws = store::Workspace::open(p.first());
-    auto l = makeBackend(large, parser, nativeOptions(parser, config));
-    auto s = makeBackend(small, parser, nativeOptions(parser, config));
+    const auto native = nativeOptions(parser, config);
+    auto l = makeBackend(large, parser, native);
+    auto s = makeBackend(small, parser, native);
     return finish(pipeline::runParityIdentifier(ws, *l, modelLocation(large), *s, modelLocation(small), params,
                                                 stderrProgress(), parser.value(QStringLiteral("resume")).toLongLong()));
 }
