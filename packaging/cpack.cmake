@@ -4,6 +4,8 @@
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/mpa-studio.desktop DESTINATION share/applications)
 install(FILES ${PROJECT_SOURCE_DIR}/resources/icons/mpa-studio.svg DESTINATION share/icons/hicolor/scalable/apps)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/io.github.mpastudio.MpaStudio.metainfo.xml DESTINATION share/metainfo)
+# The demo teacher and student (mpa demo run finds them here when installed).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/demo/models/ DESTINATION share/mpa-studio/demo-models OPTIONAL)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME mpa-studio)

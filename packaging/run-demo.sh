@@ -1,20 +1,23 @@
 #!/bin/sh
-# The README's first command: install what is missing, build, and open mpa-studio on the
-# demo workspace (created on the first run from the synthetic demo world, then reused).
-# Without a display (a server, CI) the window is rendered under Xvfb to build/studio.png.
+# The README's first command: install what is missing, build, and open mpa-studio on the demo
+# workspace. On the first run the whole MPA loop runs on the synthetic demo world with the
+# shipped demo models (resources/demo/models): pseudo pairs, parity outcomes, a scripted review,
+# evaluations, an alignment run and the paper's comparisons (a few minutes on 2 CPU cores, with
+# progress on the terminal); later runs reuse it. Without a display (a server, CI) the window
+# is rendered under Xvfb to build/studio.png.
 set -eu
 cd "$(dirname "$0")/.."
 sh packaging/install-deps.sh
 sh packaging/build.sh
 
 WS="build/demo.mpaw"
-if [ ! -f "$WS/workspace.sqlite" ]; then
-  # Text in scenes, bar charts and shapes (deterministic), plus the bundled example pairs.
-  build/app/mpa demo create "$WS" --seed 1 --pool 60 --test 20
-  build/app/mpa import "$WS" --images resources/demo/images
-  build/app/mpa import "$WS" --dataset llava resources/demo/pairs.json --image-root resources/demo/images --task chart
+if [ ! -f "$WS/demo-complete" ]; then
+  # A half-made workspace (an interrupted first run) is started over.
+  rm -rf "$WS"
+  build/app/mpa demo run "$WS" --seed 1
+  touch "$WS/demo-complete"
 fi
-build/app/mpa stats "$WS"
+build/app/mpa demo report "$WS"
 
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec build/app/mpa-studio "$WS"

@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "cli_job_commands.h"
 #include "cli_model_commands.h"
+#include "cli_demo_commands.h"
 
 #include "backends/torch_runtime.h"
 #include "datasets/exporter.h"
@@ -54,7 +55,10 @@ commands:
   generate --model DIR --image FILE --prompt TEXT
                                answer one question about an image with the native runtime
   serve --model DIR [--port N] an OpenAI-compatible server over the native runtime (loopback)
-  demo create WS [--seed N]     a synthetic VQA world (text, charts, shapes) with test splits
+  demo create WS [--seed N]    a synthetic VQA world (text, charts, shapes) with test splits
+  demo train-models OUT        train the demo teacher and student (Qwen2-VL folders) on 2 CPU cores
+  demo run WS                  the whole MPA loop on the demo world with the demo models
+  demo report WS               teacher, student before/after MPA and comparisons, per family
   create-random-model DIR --tokenizer DIR
                                a small random Qwen2-VL folder to try the pipeline with
   version                      versions of MPA Studio and libtorch, CUDA availability

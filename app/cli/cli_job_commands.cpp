@@ -24,6 +24,10 @@ QList<QCommandLineOption> backendOptions()
         {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N."), QStringLiteral("DEVICE"), QStringLiteral("cpu")},
         {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16."), QStringLiteral("DTYPE"), QStringLiteral("f32")},
         {QStringLiteral("batch"), QStringLiteral("Questions per forward pass."), QStringLiteral("N"), QStringLiteral("4")},
+        {QStringLiteral("min-pixels"), QStringLiteral("Image budget, fewest pixels (MPA: 100352 = 128 visual tokens; 'model': the "
+                                                      "model's preprocessor_config.json)."), QStringLiteral("N")},
+        {QStringLiteral("max-pixels"), QStringLiteral("Image budget, most pixels (MPA: 401408 = 512 visual tokens; 'model': the "
+                                                      "model's preprocessor_config.json)."), QStringLiteral("N")},
         {QStringLiteral("limit"), QStringLiteral("Only the first N items (0: all)."), QStringLiteral("N"), QStringLiteral("0")},
         {QStringLiteral("max-new-tokens"), QStringLiteral("Longest generation (MPA: 128)."), QStringLiteral("N"), QStringLiteral("128")},
         {QStringLiteral("resume"), QStringLiteral("Continue run RUN (cancelled, failed, interrupted) where it stopped."), QStringLiteral("RUN")},
@@ -61,6 +65,23 @@ backends::NativeBackendOptions nativeOptions(const QCommandLineParser &parser, c
     o.device = parser.isSet(QStringLiteral("device")) ? parser.value(QStringLiteral("device")) : config.value(QStringLiteral("device")).toString(QStringLiteral("cpu"));
     o.dtype = parser.isSet(QStringLiteral("dtype")) ? parser.value(QStringLiteral("dtype")) : config.value(QStringLiteral("dtype")).toString(QStringLiteral("f32"));
     o.batchSize = parser.value(QStringLiteral("batch")).toInt();
+    auto pixels = [&](const char *flag, const char *key, std::optional<std::int64_t> &value) {
+        const QString v = parser.isSet(QLatin1String(flag)) ? parser.value(QLatin1String(flag))
+                        : config.value(QLatin1String(key)).isDouble() ? QString::number(config.value(QLatin1String(key)).toInteger())
+                                                                       : config.value(QLatin1String(key)).toString();
+        if (v.isEmpty())
+            return;
+        if (v == QLatin1String("model")) {
+            value.reset();
+            return;
+        }
+        bool ok = false;
+        value = v.toLongLong(&ok);
+        if (!ok || *value < 1)
+            throw UsageError{QStringLiteral("--%1 takes a pixel count or 'model'").arg(QLatin1String(flag))};
+    };
+    pixels("min-pixels", "min_pixels", o.minPixels);
+    pixels("max-pixels", "max_pixels", o.maxPixels);
     return o;
 }
 
@@ -105,7 +126,8 @@ int cmdAnnotate(const QStringList &args)
     const QString synopsis = QStringLiteral("annotate WS --model DIR [--task text|chart|knowledge] [options]");
     parser.addOptions({{QStringLiteral("model"), QStringLiteral("The large model's folder (the pseudo annotator)."), QStringLiteral("DIR")},
                        {QStringLiteral("task"), QStringLiteral("text (TextVQA/ST-VQA), chart (ChartQA), knowledge (OK-VQA)."), QStringLiteral("TASK"), QStringLiteral("text")},
-                       {QStringLiteral("pairs"), QStringLiteral("Question-answer pairs per image."), QStringLiteral("N"), QStringLiteral("1")}});
+                       {QStringLiteral("pairs"), QStringLiteral("Question-answer pairs per image."), QStringLiteral("N"), QStringLiteral("1")},
+                       {QStringLiteral("images"), QStringLiteral("Only images whose path matches this GLOB (e.g. '*/signs/*')."), QStringLiteral("GLOB")}});
     parser.addOptions(backendOptions());
     if (!parse(parser, args, synopsis, QStringLiteral("Pseudo Annotator: the large model writes question-answer pairs for the workspace's "
                                                       "images with the task's prompt (editable per workspace). Outputs that do not parse "
@@ -116,6 +138,7 @@ int cmdAnnotate(const QStringList &args)
     const QString model = setting(parser, config, "model", "model");
     pipeline::AnnotateParams params;
     params.task = setting(parser, config, "task", "task");
+    params.images = setting(parser, config, "images", "images");
     params.pairsPerImage = setting(parser, config, "pairs", "pairs_per_image").toInt();
     params.batchSize = setting(parser, config, "batch", "batch_size").toInt();
     params.limit = setting(parser, config, "limit", "limit").toLongLong();
@@ -261,6 +284,8 @@ int cmdAlign(const QStringList &args)
         {QStringLiteral("seed"), QStringLiteral("Data order, LoRA init, dropout (0)."), QStringLiteral("N")},
         {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N."), QStringLiteral("DEVICE")},
         {QStringLiteral("dtype"), QStringLiteral("f32 (default) or bf16 (the usual choice on CUDA)."), QStringLiteral("DTYPE")},
+        {QStringLiteral("min-pixels"), QStringLiteral("Image budget, fewest pixels (MPA: 100352)."), QStringLiteral("N")},
+        {QStringLiteral("max-pixels"), QStringLiteral("Image budget, most pixels (MPA: 401408)."), QStringLiteral("N")},
         {QStringLiteral("resume"), QStringLiteral("Continue run RUN from its last checkpoint."), QStringLiteral("RUN")},
         {QStringLiteral("config"), QStringLiteral("Read settings from FILE; flags override."), QStringLiteral("FILE")},
         {QStringLiteral("save-config"), QStringLiteral("Write the run's settings to FILE and exit."), QStringLiteral("FILE")},
@@ -305,6 +330,8 @@ int cmdAlign(const QStringList &args)
     put("seed", "seed", true);
     put("device", "device", false);
     put("dtype", "dtype", false);
+    put("min-pixels", "min_pixels", true);
+    put("max-pixels", "max_pixels", true);
     if (parser.isSet(QStringLiteral("lora-targets")))
         settings.insert(QStringLiteral("lora_targets"), QJsonArray::fromStringList(parser.value(QStringLiteral("lora-targets")).split(QLatin1Char(','))));
     if (parser.isSet(QStringLiteral("freeze"))) {

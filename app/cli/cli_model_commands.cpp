@@ -5,7 +5,6 @@
 #include "util/json_file.h"
 #include "vlm/tokenizer.h"
 #include "vlm/vlm_model.h"
-#include "datasets/synthetic_world.h"
 #include "serve/openai_server.h"
 
 #include <QCoreApplication>
@@ -171,41 +170,6 @@ int cmdCreateRandomModel(const QStringList &args)
     const vlm::Qwen2VLConfig c = vlm::Qwen2VLConfig::small(hidden, parser.value(QStringLiteral("layers")).toInt(), vocab);
     vlm::writeRandomModelFolder(p.first(), c, parser.value(QStringLiteral("tokenizer")), parser.value(QStringLiteral("seed")).toULongLong());
     out() << "wrote " << p.first() << " (" << c.parameterCount() << " parameters)\n";
-    return 0;
-}
-
-int cmdDemo(const QStringList &args)
-{
-    QCommandLineParser parser;
-    const QString synopsis = QStringLiteral("demo create WS [--seed N] [--pool N] [--test N]");
-    parser.addOptions({
-        {QStringLiteral("seed"), QStringLiteral("The world's seed (1)."), QStringLiteral("N"), QStringLiteral("1")},
-        {QStringLiteral("pool"), QStringLiteral("Unlabeled images per family (200)."), QStringLiteral("N"), QStringLiteral("200")},
-        {QStringLiteral("test"), QStringLiteral("Labeled test questions per family (50)."), QStringLiteral("N"), QStringLiteral("50")},
-        {QStringLiteral("train"), QStringLiteral("Also write N labeled training images per family (LLaVA pairs in WS/demo/train/pairs.json)."),
-         QStringLiteral("N"), QStringLiteral("0")},
-    });
-    if (!parse(parser, args, synopsis, QStringLiteral("Create the synthetic demo world in a new workspace: text in scenes, bar charts "
-                                                      "and shapes, deterministic from the seed; an unlabeled pool for MPA and labeled "
-                                                      "test splits (benchmarks demo-text, demo-chart, demo-knowledge).")))
-        return 0;
-    const QStringList p = requirePositional(parser, 2, 2, synopsis);
-    if (p.first() != QLatin1String("create"))
-        throw UsageError{QStringLiteral("unknown demo command \"%1\" (create)").arg(p.first())};
-    datasets::DemoWorldOptions o;
-    bool ok1 = false, ok2 = false;
-    o.seed = parser.value(QStringLiteral("seed")).toULongLong();
-    o.poolPerFamily = parser.value(QStringLiteral("pool")).toInt(&ok1);
-    o.testPerFamily = parser.value(QStringLiteral("test")).toInt(&ok2);
-    o.trainPerFamily = parser.value(QStringLiteral("train")).toInt();
-    if (!ok1 || !ok2 || o.poolPerFamily < 0 || o.testPerFamily < 0)
-        throw UsageError{QStringLiteral("--pool and --test take non-negative integers")};
-    const store::Workspace ws = store::Workspace::create(p.at(1));
-    const datasets::DemoWorldReport r = datasets::createDemoWorld(ws, o, stderrProgress());
-    out() << "created " << ws.root() << ": " << r.poolImages << " unlabeled images, " << r.testQuestions << " test questions";
-    if (!r.trainPairs.isEmpty())
-        out() << ", training pairs in " << r.trainPairs;
-    out() << "\n";
     return 0;
 }
 

@@ -9,6 +9,5 @@ int cmdTokenize(const QStringList &args);
 int cmdGenerate(const QStringList &args);
 int cmdServe(const QStringList &args);
 int cmdCreateRandomModel(const QStringList &args);
-int cmdDemo(const QStringList &args);
 
 } // namespace mpa::cli

@@ -300,6 +300,8 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
 
         store::Catalog catalog(ws);
         QSqlDatabase db = ws.connection();
+        // How many samples this run trains on (step 0), for reports comparing selections.
+        catalog.addMetric(run.id(), QStringLiteral("train_samples"), 0, static_cast<double>(samples.size()));
         s.skipped = startStep;
         double lastLoss = 0;
         QElapsedTimer clock;

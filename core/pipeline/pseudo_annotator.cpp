@@ -14,7 +14,7 @@ namespace mpa::pipeline {
 QJsonObject AnnotateParams::toJson() const
 {
     return {{QStringLiteral("task"), task}, {QStringLiteral("pairs_per_image"), pairsPerImage}, {QStringLiteral("batch_size"), batchSize},
-            {QStringLiteral("limit"), static_cast<qint64>(limit)}, {QStringLiteral("max_new_tokens"), maxNewTokens}};
+            {QStringLiteral("limit"), static_cast<qint64>(limit)}, {QStringLiteral("max_new_tokens"), maxNewTokens}, {QStringLiteral("images"), images}};
 }
 
 AnnotateParams AnnotateParams::fromJson(const QJsonObject &o)
@@ -25,6 +25,7 @@ AnnotateParams AnnotateParams::fromJson(const QJsonObject &o)
     p.batchSize = o.value(QStringLiteral("batch_size")).toInt(p.batchSize);
     p.limit = o.value(QStringLiteral("limit")).toInteger(p.limit);
     p.maxNewTokens = o.value(QStringLiteral("max_new_tokens")).toInt(p.maxNewTokens);
+    p.images = o.value(QStringLiteral("images")).toString();
     return p;
 }
 
@@ -55,8 +56,9 @@ JobSummary runPseudoAnnotator(const store::Workspace &ws, backends::VlmBackend &
         QSqlDatabase db = ws.connection();
         const QString source = QStringLiteral("pa:run%1").arg(run.id());
         // Work items: (image, k) without a sample of this run yet.
-        QSqlQuery q = store::exec(db, QStringLiteral("SELECT id, path FROM images WHERE status = 'ok' ORDER BY id %1")
-                                          .arg(p.limit > 0 ? QStringLiteral("LIMIT %1").arg(p.limit) : QString()));
+        QSqlQuery q = store::exec(db, QStringLiteral("SELECT id, path FROM images WHERE status = 'ok' AND (? = '' OR path GLOB ?) ORDER BY id %1")
+                                          .arg(p.limit > 0 ? QStringLiteral("LIMIT %1").arg(p.limit) : QString()),
+                                  {p.images, p.images});
         struct Item { qint64 imageId; QString path; int k; };
         std::vector<Item> todo;
         QSqlQuery done = store::prepare(db, QStringLiteral("SELECT 1 FROM samples WHERE source = ? AND source_key = ?"));

@@ -14,6 +14,7 @@ struct AnnotateParams
     int pairsPerImage = 1;
     int batchSize = 0; // 0: the backend's preferred size
     qint64 limit = 0;  // 0: every image
+    QString images;    // a GLOB on image paths ("*/pool/text/*"); empty: every image
     int maxNewTokens = 128;
     QJsonObject toJson() const;
     static AnnotateParams fromJson(const QJsonObject &o);

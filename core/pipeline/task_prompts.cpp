@@ -13,7 +13,6 @@ QStringList builtInTasks()
     return {QStringLiteral("text"), QStringLiteral("chart"), QStringLiteral("knowledge")};
 }
 
-namespace {
 QString builtInPrompt(const QString &task)
 {
     QFile f(QStringLiteral(":/prompts/%1.txt").arg(task));
@@ -22,7 +21,6 @@ QString builtInPrompt(const QString &task)
                         .arg(task, builtInTasks().join(QStringLiteral(", "))));
     return QString::fromUtf8(f.readAll()).trimmed();
 }
-} // namespace
 
 QString taskPrompt(const store::Workspace &ws, const QString &task)
 {

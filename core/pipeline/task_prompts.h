@@ -9,6 +9,8 @@
 namespace mpa::pipeline {
 
 QStringList builtInTasks(); // text, chart, knowledge
+// The prompt shipped with MPA Studio for `task` (resources/prompts).
+QString builtInPrompt(const QString &task);
 // The prompt for `task` in this workspace: the workspace's edited copy, or the built-in one
 // (copied into the workspace on first use so runs stay reproducible when resources change).
 QString taskPrompt(const store::Workspace &ws, const QString &task);

@@ -421,4 +421,12 @@ QString Tokenizer::StreamDecoder::flush()
     return text;
 }
 
+QString byteLevelText(const std::string &bytes)
+{
+    std::u32string out;
+    for (unsigned char b : bytes)
+        out.push_back(byteTable().byteToChar[b]);
+    return QString::fromStdU32String(out);
+}
+
 } // namespace mpa::vlm

@@ -76,4 +76,7 @@ private:
     QHash<QString, std::int32_t> m_addedByContent;
 };
 
+// GPT-2's byte-level mapping: raw bytes as the printable characters tokenizer.json stores.
+QString byteLevelText(const std::string &bytes);
+
 } // namespace mpa::vlm

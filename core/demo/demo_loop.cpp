@@ -1,0 +1,146 @@
+#include "demo/demo_loop.h"
+
+#include "backends/vlm_backend.h"
+#include "datasets/synthetic_world.h"
+#include "demo/demo_models.h"
+#include "demo/demo_report.h"
+#include "pipeline/evaluator.h"
+#include "pipeline/parity_identifier.h"
+#include "pipeline/parity_leveler.h"
+#include "pipeline/pseudo_annotator.h"
+#include "store/review_journal.h"
+#include "store/sql_util.h"
+#include "util/error.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+namespace mpa::demo {
+
+namespace {
+
+// Progress of the whole loop: each step gets a share of one bar.
+struct Steps
+{
+    const ProgressFn &progress;
+    qint64 total;
+    qint64 done = 0;
+    ProgressFn step(const QString &what, qint64 weight)
+    {
+        const qint64 base = done;
+        done += weight;
+        return [this, base, weight, what](qint64 d, qint64 t, const QString &) {
+            return reportProgress(progress, base + (t > 0 ? weight * d / t : 0), total, what);
+        };
+    }
+};
+
+backends::NativeBackendOptions demoBackendOptions()
+{
+    backends::NativeBackendOptions o;
+    o.minPixels = 56 * 56;
+    o.maxPixels = kDemoImagePixels;
+    o.batchSize = 16;
+    return o;
+}
+
+} // namespace
+
+ScriptedReview scriptedReview(const store::Workspace &ws)
+{
+    QSqlDatabase db = ws.connection();
+    auto ids = [&](const char *outcome) {
+        QList<qint64> out;
+        QSqlQuery q = store::exec(db, QStringLiteral("SELECT id FROM samples WHERE outcome = ? AND review_state = 'pending' ORDER BY id"),
+                                  {QString::fromLatin1(outcome)});
+        while (q.next())
+            out << q.value(0).toLongLong();
+        return out;
+    };
+    store::ReviewJournal journal(ws);
+    ScriptedReview r;
+    const QList<qint64> gaps = ids("gap"), wrong = ids("both_wrong");
+    journal.recordMany(gaps, store::Decision::Approve, QStringLiteral("demo script: every gap approved"));
+    journal.recordMany(wrong, store::Decision::Reject, QStringLiteral("demo script: neither model gives the pseudo answer"));
+    r.approved = gaps.size();
+    r.rejected = wrong.size();
+    return r;
+}
+
+void runDemoLoop(const store::Workspace &ws, const DemoLoopOptions &o, const ProgressFn &progress)
+{
+    const QString models = o.modelsDir.isEmpty() ? findShippedDemoModels() : o.modelsDir;
+    if (models.isEmpty())
+        throw Error(QStringLiteral("no demo models found (resources/demo/models); create them with `mpa demo train-models DIR`"));
+    const QString teacherDir = QDir(models).filePath(QStringLiteral("teacher"));
+    const QString studentDir = QDir(models).filePath(QStringLiteral("student"));
+    for (const QString &d : {teacherDir, studentDir})
+        if (!QFileInfo::exists(QDir(d).filePath(QStringLiteral("config.json"))))
+            throw Error(QStringLiteral("%1: not a model folder (no config.json)").arg(d));
+
+    const QStringList families = datasets::syntheticFamilies();
+    const int variants = o.comparisons ? 3 : 1;
+    Steps steps{progress, 10 + 30 + 30 + 10 + variants * (40 + 10)};
+
+    datasets::DemoWorldOptions world;
+    world.seed = o.seed;
+    world.poolPerFamily = o.poolPerFamily;
+    world.testPerFamily = o.testPerFamily;
+    datasets::createDemoWorld(ws, world, steps.step(QStringLiteral("demo world"), 10));
+
+    const backends::NativeBackendOptions bo = demoBackendOptions();
+    {
+        auto teacher = backends::makeNativeBackend(teacherDir, bo);
+        qint64 i = 0;
+        for (const QString &family : families) {
+            pipeline::AnnotateParams a;
+            a.task = family;
+            a.images = QStringLiteral("*/pool/%1/*").arg(family);
+            a.maxNewTokens = 48;
+            pipeline::runPseudoAnnotator(ws, *teacher, teacherDir, a, steps.step(QStringLiteral("annotate ") + family, 10));
+            ++i;
+        }
+        auto student = backends::makeNativeBackend(studentDir, bo);
+        pipeline::IdentifyParams ip;
+        ip.maxNewTokens = 16;
+        pipeline::runParityIdentifier(ws, *teacher, teacherDir, *student, studentDir, ip, steps.step(QStringLiteral("identify"), 30));
+        scriptedReview(ws);
+    }
+
+    auto evaluate = [&](const QString &dir, qint64 weight) {
+        auto model = backends::makeNativeBackend(dir, bo);
+        for (const QString &family : families) {
+            pipeline::EvaluateParams e;
+            e.dataset = QStringLiteral("demo-") + family;
+            e.split = QStringLiteral("test");
+            e.metric = demoMetricFor(family);
+            e.maxNewTokens = 16;
+            pipeline::runEvaluation(ws, *model, dir, e, steps.step(QStringLiteral("evaluate ") + QFileInfo(dir).fileName(), weight / 3));
+        }
+    };
+    evaluate(teacherDir, 5);
+    evaluate(studentDir, 5);
+
+    QSqlDatabase db = ws.connection();
+    if (store::scalar(db, QStringLiteral("SELECT count(*) FROM samples WHERE outcome = 'gap' AND review_state = 'approved'")).toLongLong() == 0)
+        throw Error(QStringLiteral("%1: the Parity Identifier found no knowledge gap, so there is nothing to align on").arg(ws.root()));
+    QStringList selections{QStringLiteral("approved-gaps")};
+    if (o.comparisons)
+        selections << QStringLiteral("all") << QStringLiteral("random");
+    for (const QString &selection : selections) {
+        pipeline::AlignParams p;
+        p.selection = selection;
+        p.seed = o.seed;
+        p.lrLlm = p.lrMerger = p.lrVision = o.alignLearningRate;
+        p.epochs = o.alignEpochs;
+        p.batchSize = o.batchSize;
+        p.gradAccum = 1;
+        p.minPixels = 56 * 56;
+        p.maxPixels = kDemoImagePixels;
+        pipeline::AlignResult result;
+        pipeline::runParityLeveler(ws, studentDir, p, steps.step(QStringLiteral("align on ") + selection, 40), 0, &result);
+        evaluate(result.finalModelDir, 10);
+    }
+}
+
+} // namespace mpa::demo

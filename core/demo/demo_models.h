@@ -1,0 +1,53 @@
+#pragma once
+// The demo world's teacher (the L-VLM) and student (the S-VLM): real Qwen2-VL model folders
+// (config.json, safetensors, a byte-level BPE tokenizer.json trained on the world's text, the
+// Qwen2-VL chat template, a preprocessor config) produced by the project's own trainer
+// (pipeline::runParityLeveler) from labeled synthetic images, reproducibly from a seed.
+// The student learns charts and shapes from random weights and never sees the text family, so
+// it is weak there: the gap MPA should close. The teacher starts from the student and learns
+// every family, including writing pairs from the Pseudo Annotator prompts.
+#include "util/progress.h"
+
+#include <QString>
+#include <QStringList>
+#include <cstdint>
+
+namespace mpa::demo {
+
+struct DemoModelOptions
+{
+    std::uint64_t seed = 1;
+    int imagesPerFamily = 1000; // labeled training images per family (disjoint from pool and test)
+    int hiddenSize = 192;
+    int layers = 4;
+    int visionDepth = 3;
+    int visionEmbedDim = 128;
+    int bpeMerges = 600;
+    int studentSteps = 2000;
+    int teacherSteps = 2500; // on top of the student's
+    int batchSize = 16;
+    double learningRate = 1e-3;
+    QStringList studentFamilies = {QStringLiteral("chart"), QStringLiteral("knowledge")};
+};
+
+// The demo models' image budget: 112x112 pixels (8x8 patches, 16 visual tokens). Every job of
+// the demo loop passes it, as MPA's 128..512-token budget would be far too slow for CPU demo.
+constexpr std::int64_t kDemoImagePixels = 112 * 112;
+
+struct DemoModelReport
+{
+    QString teacherDir, studentDir;
+    qint64 teacherParameters = 0, studentParameters = 0;
+    qint64 teacherSamples = 0, studentSamples = 0;
+    double teacherLastLoss = 0, studentLastLoss = 0;
+    double seconds = 0;
+};
+
+// Writes OUT/teacher and OUT/student (and OUT/training, the scratch workspaces and images).
+DemoModelReport trainDemoModels(const QString &outDir, const DemoModelOptions &options, const ProgressFn &progress = {});
+
+// The folder with the shipped demo models (resources/demo/models next to the source tree or
+// share/mpa-studio/demo-models when installed); empty when none is found.
+QString findShippedDemoModels();
+
+} // namespace mpa::demo
