@@ -1,6 +1,6 @@
 // The demo world's pieces: the byte-level BPE trainer (a tokenizer.json our Tokenizer loads and
-// round-trips), the shipped demo models (the teacher reads every family, the student is weak
-// on text), and the whole loop on a small world (runs, scripted review, report) with them.
+// round-trips), the shipped demo models (the teacher knows the shapes family, the student does
+// not), and the whole loop on a small world (runs, scripted review, report) with them.
 #include "backends/vlm_backend.h"
 #include "datasets/synthetic_world.h"
 #include "demo/demo_loop.h"
@@ -102,7 +102,7 @@ private Q_SLOTS:
         QCOMPARE(json::readFile(writeTokenizer(dir, corpus, 40, QStringLiteral("again.json"))).object(), doc);
     }
 
-    void shippedModelsTeacherReadsEveryFamilyStudentMissesText()
+    void shippedModelsTeacherKnowsShapesStudentDoesNot()
     {
         const QString models = demo::findShippedDemoModels();
         if (models.isEmpty())
@@ -111,13 +111,17 @@ private Q_SLOTS:
         auto teacher = backends::makeNativeBackend(models + QStringLiteral("/teacher"), demoBackend());
         auto student = backends::makeNativeBackend(models + QStringLiteral("/student"), demoBackend());
         const int n = 24;
+        QMap<QString, double> teacherScore, studentScore;
         for (const QString &family : datasets::syntheticFamilies()) {
-            const double t = accuracy(*teacher, dir, family, n), s = accuracy(*student, dir, family, n);
-            qInfo("%s: teacher %.2f, student %.2f", qPrintable(family), t, s);
-            QVERIFY2(t >= 0.6, qPrintable(QStringLiteral("teacher on %1: %2").arg(family).arg(t)));
-            if (family == QLatin1String("text"))
-                QVERIFY2(s <= 0.2, qPrintable(QStringLiteral("student on text: %1").arg(s)));
+            teacherScore[family] = accuracy(*teacher, dir, family, n);
+            studentScore[family] = accuracy(*student, dir, family, n);
+            qInfo("%s: teacher %.2f, student %.2f", qPrintable(family), teacherScore[family], studentScore[family]);
         }
+        // Measured when the models were made: the teacher answers every colour question and about
+        // half the counts; the student never saw a shape. Charts: both know "tallest bar".
+        QVERIFY2(teacherScore["knowledge"] >= 0.6, qPrintable(QString::number(teacherScore["knowledge"])));
+        QVERIFY2(studentScore["knowledge"] <= 0.3, qPrintable(QString::number(studentScore["knowledge"])));
+        QVERIFY2(teacherScore["chart"] >= 0.5 && studentScore["chart"] >= 0.5, "both models know charts");
     }
 
     void loopOnASmallWorldFillsTheWorkspaceAndReport()
@@ -146,7 +150,7 @@ private Q_SLOTS:
 
         const demo::DemoReport r = demo::demoReport(ws);
         QCOMPARE(r.benchmarks, QStringList({QStringLiteral("demo-text"), QStringLiteral("demo-chart"), QStringLiteral("demo-knowledge")}));
-        QVERIFY(gaps > 0); // the student never saw text: the teacher's text pairs are gaps
+        QVERIFY(gaps > 0); // the student never saw a shape: the teacher's colour pairs are gaps
         QCOMPARE(r.rows.size(), 5);
         QVERIFY(r.rows[0].label.startsWith(QLatin1String("teacher")));
         QVERIFY(r.rows[1].label.startsWith(QLatin1String("student before")));

@@ -59,6 +59,8 @@ commands:
   demo train-models OUT        train the demo teacher and student (Qwen2-VL folders) on 2 CPU cores
   demo run WS                  the whole MPA loop on the demo world with the demo models
   demo report WS               teacher, student before/after MPA and comparisons, per family
+  convert-model DIR --dtype bf16
+                               rewrite a model folder's weights in another dtype (in place)
   create-random-model DIR --tokenizer DIR
                                a small random Qwen2-VL folder to try the pipeline with
   version                      versions of MPA Studio and libtorch, CUDA availability
@@ -247,6 +249,7 @@ int run(const QStringList &arguments)
         {QStringLiteral("serve"), cmdServe},
         {QStringLiteral("create-random-model"), cmdCreateRandomModel},
         {QStringLiteral("demo"), cmdDemo},
+        {QStringLiteral("convert-model"), cmdConvertModel},
         {QStringLiteral("version"), [](const QStringList &) { return cmdVersion(); }},
         {QStringLiteral("--version"), [](const QStringList &) { return cmdVersion(); }},
     };

@@ -75,8 +75,9 @@ bool parse(QCommandLineParser &parser, const QStringList &args, const QString &s
     if (parser.isSet(QStringLiteral("help"))) {
         out() << "usage: mpa " << synopsis << "\n\n" << description << "\n\n";
         QString help = parser.helpText();
-        // Drop Qt's own "Usage:" line; ours is above.
-        help = help.section(QLatin1Char('\n'), 1);
+        // Drop Qt's own "Usage:" line and its copy of the description; ours are above.
+        const qsizetype options = help.indexOf(QLatin1String("\nOptions:"));
+        help = options >= 0 ? help.mid(options + 1) : help.section(QLatin1Char('\n'), 1);
         out() << help;
         out().flush();
         return false;

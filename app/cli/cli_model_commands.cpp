@@ -173,6 +173,23 @@ int cmdCreateRandomModel(const QStringList &args)
     return 0;
 }
 
+int cmdConvertModel(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("convert-model DIR --dtype f32|bf16|f16");
+    parser.addOptions({{QStringLiteral("dtype"), QStringLiteral("The weights' new dtype."), QStringLiteral("DTYPE")}});
+    if (!parse(parser, args, synopsis, QStringLiteral("Rewrite a Qwen2-VL folder's weights in another dtype, in place (config.json's "
+                                                      "torch_dtype follows), e.g. an aligned checkpoint to bf16 for serving.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const QString dtype = parser.value(QStringLiteral("dtype"));
+    if (dtype != QLatin1String("f32") && dtype != QLatin1String("bf16") && dtype != QLatin1String("f16"))
+        throw UsageError{QStringLiteral("--dtype must be f32, bf16 or f16")};
+    vlm::convertModelFolderWeights(p.first(), dtype);
+    out() << "rewrote " << p.first() << " in " << dtype << "\n";
+    return 0;
+}
+
 int cmdServe(const QStringList &args)
 {
     QCommandLineParser parser;

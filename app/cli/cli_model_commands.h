@@ -9,5 +9,6 @@ int cmdTokenize(const QStringList &args);
 int cmdGenerate(const QStringList &args);
 int cmdServe(const QStringList &args);
 int cmdCreateRandomModel(const QStringList &args);
+int cmdConvertModel(const QStringList &args);
 
 } // namespace mpa::cli

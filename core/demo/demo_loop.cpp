@@ -25,12 +25,14 @@ struct Steps
     const ProgressFn &progress;
     qint64 total;
     qint64 done = 0;
+    qint64 shown = 0; // never goes back (the identifier counts each model's pass from zero)
     ProgressFn step(const QString &what, qint64 weight)
     {
         const qint64 base = done;
         done += weight;
         return [this, base, weight, what](qint64 d, qint64 t, const QString &) {
-            return reportProgress(progress, base + (t > 0 ? weight * d / t : 0), total, what);
+            shown = std::max(shown, base + (t > 0 ? std::min(weight, weight * d / t) : 0));
+            return reportProgress(progress, shown, total, what);
         };
     }
 };

@@ -187,8 +187,8 @@ Trained trainOne(const QString &name, const QString &trainingDir, const QString 
                                                   {QStringLiteral("eos_token_id"), static_cast<qint64>(config.eosTokenIds.front())},
                                                   {QStringLiteral("pad_token_id"), static_cast<qint64>(*config.bosTokenId)},
                                                   {QStringLiteral("do_sample"), true},
-                                                  {QStringLiteral("temperature"), 0.7},
-                                                  {QStringLiteral("top_k"), 20}}));
+                                                  {QStringLiteral("temperature"), 0.5},
+                                                  {QStringLiteral("top_k"), 5}}));
     }
 
     pipeline::AlignParams p;
@@ -232,10 +232,9 @@ DemoModelReport trainDemoModels(const QString &outDirIn, const DemoModelOptions 
     config.vision.numHeads = std::max(1, o.visionEmbedDim / 32);
     vlm::fillSpecialTokenIds(config, *tokenizer);
 
-    // The student learns the families it is meant to know from random weights; the teacher
-    // starts from the student and goes on with every family (text included) and the Pseudo
-    // Annotator's prompts. Seeing perception twice is what lets a 2-core CPU train the teacher to
-    // read in minutes; the student itself never sees a text record.
+    // The student learns its families from random weights; the teacher starts from the student
+    // and goes on with every family and the Pseudo Annotator's prompts (what it shares with the
+    // student it need not learn twice, which is what fits the teacher into minutes on 2 cores).
     DemoModelReport r;
     const QStringList studentFamilies = o.studentFamilies;
     const Trained student = trainOne(QStringLiteral("student"), trainingDir, tokenizerDir, config, QString(), records,
@@ -246,6 +245,10 @@ DemoModelReport trainDemoModels(const QString &outDirIn, const DemoModelOptions 
     r.studentDir = QDir(outDir).filePath(QStringLiteral("student"));
     copyModelFolder(teacher.dir, r.teacherDir);
     copyModelFolder(student.dir, r.studentDir);
+    if (o.dtype != QLatin1String("f32")) {
+        vlm::convertModelFolderWeights(r.teacherDir, o.dtype);
+        vlm::convertModelFolderWeights(r.studentDir, o.dtype);
+    }
     r.teacherParameters = r.studentParameters = config.parameterCount();
     r.teacherSamples = teacher.samples;
     r.studentSamples = student.samples;
