@@ -121,7 +121,7 @@ private Q_SLOTS:
         // half the counts; the student never saw a shape. Charts: both know "tallest bar".
         QVERIFY2(teacherScore["knowledge"] >= 0.6, qPrintable(QString::number(teacherScore["knowledge"])));
         QVERIFY2(studentScore["knowledge"] <= 0.3, qPrintable(QString::number(studentScore["knowledge"])));
-        QVERIFY2(teacherScore["chart"] >= 0.5 && studentScore["chart"] >= 0.5, "both models know charts");
+        QVERIFY2(teacherScore["chart"] >= 0.4 && studentScore["chart"] >= 0.4, "both models know charts (the tallest bar)");
     }
 
     void loopOnASmallWorldFillsTheWorkspaceAndReport()
@@ -142,10 +142,16 @@ private Q_SLOTS:
         for (const QString &family : datasets::syntheticFamilies())
             QCOMPARE(test::countRows(ws, QStringLiteral("samples s JOIN images i ON i.id = s.image_id"),
                                      QStringLiteral("s.task = '%1' AND i.path LIKE '%/pool/%1/%'").arg(family)), qint64(8));
-        // The scripted review: gaps approved, samples neither model confirms rejected.
-        QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("outcome = 'gap' AND review_state != 'approved'")), qint64(0));
+        // The scripted review decides every gap (approved unless its question is garbled) and
+        // rejects the samples neither model confirms.
+        QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("outcome = 'gap' AND review_state = 'pending'")), qint64(0));
         QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("outcome = 'both_wrong' AND review_state != 'rejected'")), qint64(0));
-        const qint64 gaps = test::countRows(ws, QStringLiteral("samples"), QStringLiteral("outcome = 'gap'"));
+        QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("outcome = 'gap' AND review_state = 'approved' AND question NOT IN "
+                                                                               "('What colour is the circle', 'How many squares are there', "
+                                                                               "'Which bar is the tallest', 'What word is written on the sign', "
+                                                                               "'What number is on the white label') AND question NOT LIKE 'What is the value of bar _'")),
+                 qint64(0));
+        const qint64 gaps = test::countRows(ws, QStringLiteral("samples"), QStringLiteral("outcome = 'gap' AND review_state = 'approved'"));
         const qint64 usable = test::countRows(ws, QStringLiteral("samples"), QStringLiteral("parse_status = 'ok' AND review_state != 'rejected'"));
 
         const demo::DemoReport r = demo::demoReport(ws);

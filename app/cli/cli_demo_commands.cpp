@@ -103,6 +103,7 @@ int demoRun(const QStringList &args)
         {QStringLiteral("epochs"), QStringLiteral("Alignment epochs."), QStringLiteral("N"), QString::number(d.alignEpochs)},
         {QStringLiteral("lr"), QStringLiteral("Alignment learning rate (all parts)."), QStringLiteral("LR"), QString::number(d.alignLearningRate)},
         {QStringLiteral("no-comparisons"), QStringLiteral("Align on the approved gaps only (skip training on all pairs and on a random subset).")},
+        {QStringLiteral("no-review"), QStringLiteral("Approve every gap unread (instead of the scripted review that rejects garbled questions).")},
     });
     if (!parse(parser, args, synopsis, QStringLiteral("The whole MPA loop on a new demo workspace: create the world, annotate the pool "
                                                       "with the teacher, identify gaps against the student, a scripted review (gaps "
@@ -118,6 +119,7 @@ int demoRun(const QStringList &args)
     o.alignEpochs = intOption(parser, QStringLiteral("epochs"), 1);
     o.alignLearningRate = parser.value(QStringLiteral("lr")).toDouble();
     o.comparisons = !parser.isSet(QStringLiteral("no-comparisons"));
+    o.review = !parser.isSet(QStringLiteral("no-review"));
     const store::Workspace ws = store::Workspace::create(p.at(1));
     demo::runDemoLoop(ws, o, stderrProgress());
     out() << demo::formatDemoReport(demo::demoReport(ws));

@@ -286,6 +286,8 @@ int cmdAlign(const QStringList &args)
         {QStringLiteral("dtype"), QStringLiteral("f32 (default) or bf16 (the usual choice on CUDA)."), QStringLiteral("DTYPE")},
         {QStringLiteral("min-pixels"), QStringLiteral("Image budget, fewest pixels (MPA: 100352)."), QStringLiteral("N")},
         {QStringLiteral("max-pixels"), QStringLiteral("Image budget, most pixels (MPA: 401408)."), QStringLiteral("N")},
+        {QStringLiteral("train-prompt"), QStringLiteral("bare (official: the question alone) or instructed (question + the single-word "
+                                                        "instruction PI and evaluation ask with)."), QStringLiteral("STYLE")},
         {QStringLiteral("resume"), QStringLiteral("Continue run RUN from its last checkpoint."), QStringLiteral("RUN")},
         {QStringLiteral("config"), QStringLiteral("Read settings from FILE; flags override."), QStringLiteral("FILE")},
         {QStringLiteral("save-config"), QStringLiteral("Write the run's settings to FILE and exit."), QStringLiteral("FILE")},
@@ -332,6 +334,7 @@ int cmdAlign(const QStringList &args)
     put("dtype", "dtype", false);
     put("min-pixels", "min_pixels", true);
     put("max-pixels", "max_pixels", true);
+    put("train-prompt", "train_prompt", false);
     if (parser.isSet(QStringLiteral("lora-targets")))
         settings.insert(QStringLiteral("lora_targets"), QJsonArray::fromStringList(parser.value(QStringLiteral("lora-targets")).split(QLatin1Char(','))));
     if (parser.isSet(QStringLiteral("freeze"))) {

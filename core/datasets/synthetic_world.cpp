@@ -183,6 +183,16 @@ QStringList syntheticFamilies()
     return {QStringLiteral("text"), QStringLiteral("chart"), QStringLiteral("knowledge")};
 }
 
+QStringList syntheticQuestions()
+{
+    QStringList q = {QStringLiteral("What word is written on the sign?"), QStringLiteral("What number is on the white label?"),
+                     QStringLiteral("Which bar is the tallest?"), QStringLiteral("What colour is the circle?"),
+                     QStringLiteral("How many squares are there?")};
+    for (const char *bar : {"A", "B", "C", "D", "E"})
+        q << QStringLiteral("What is the value of bar %1?").arg(QLatin1String(bar));
+    return q;
+}
+
 SyntheticImage synthesizeImage(const QString &family, std::uint64_t seed, int index, int size)
 {
     auto rng = rngFor(seed, family, index);

@@ -55,5 +55,7 @@ struct DemoWorldReport
 DemoWorldReport createDemoWorld(const store::Workspace &ws, const DemoWorldOptions &options, const ProgressFn &progress = {});
 
 QStringList syntheticFamilies();
+// Every question the world asks (with its '?'), e.g. for a scripted reviewer.
+QStringList syntheticQuestions();
 
 } // namespace mpa::datasets

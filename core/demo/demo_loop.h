@@ -20,20 +20,24 @@ struct DemoLoopOptions
     int poolPerFamily = 200;
     int testPerFamily = 50;
     bool comparisons = true;  // also train on all pseudo pairs and on a random gap-sized subset
-    int alignEpochs = 6;
-    double alignLearningRate = 5e-4;
+    bool review = true;       // the scripted review; false: every gap approved unread
+    int alignEpochs = 20;
+    double alignLearningRate = 1e-4;
     int batchSize = 16;
 };
 
 // Fills a new (empty) workspace. Throws on the first failing step; what was committed stays.
 void runDemoLoop(const store::Workspace &ws, const DemoLoopOptions &options, const ProgressFn &progress = {});
 
-// The scripted review: every gap is approved; of the other parsed samples, those whose pseudo
-// answer neither model gave are rejected (the annotator's likely mistakes). Returns the counts.
+// The scripted review, standing in for the person MPA Studio puts in the loop. It reads the
+// questions, never a ground-truth answer: gaps with a well-formed question (one the world asks)
+// are approved; gaps whose question is garbled (the teacher samples when annotating and
+// sometimes mixes two questions, e.g. "Which bar is the value of bar B") are rejected, as a
+// reviewer would; samples whose pseudo answer neither model gives are rejected too.
 struct ScriptedReview
 {
     qint64 approved = 0, rejected = 0;
 };
-ScriptedReview scriptedReview(const store::Workspace &ws);
+ScriptedReview scriptedReview(const store::Workspace &ws, bool readQuestions = true);
 
 } // namespace mpa::demo

@@ -1,5 +1,7 @@
 #include "pipeline/parity_leveler.h"
 
+#include "pipeline/task_prompts.h"
+
 #include "backends/torch_runtime.h"
 #include "pipeline/adamw.h"
 #include "pipeline/training_data.h"
@@ -34,6 +36,7 @@ QJsonObject AlignParams::toJson() const
             {QStringLiteral("warmup_ratio"), warmupRatio}, {QStringLiteral("epochs"), epochs}, {QStringLiteral("batch_size"), batchSize},
             {QStringLiteral("grad_accum"), gradAccum}, {QStringLiteral("max_grad_norm"), maxGradNorm}, {QStringLiteral("max_steps"), maxSteps},
             {QStringLiteral("save_every"), saveEvery}, {QStringLiteral("eval_every"), evalEvery}, {QStringLiteral("held_out_fraction"), heldOutFraction},
+            {QStringLiteral("train_prompt"), trainPrompt},
             {QStringLiteral("device"), device}, {QStringLiteral("dtype"), dtype}, {QStringLiteral("min_pixels"), static_cast<qint64>(minPixels)},
             {QStringLiteral("max_pixels"), static_cast<qint64>(maxPixels)}};
 }
@@ -74,6 +77,7 @@ AlignParams AlignParams::fromJson(const QJsonObject &o)
     p.saveEvery = static_cast<int>(integer("save_every", p.saveEvery));
     p.evalEvery = static_cast<int>(integer("eval_every", p.evalEvery));
     p.heldOutFraction = num("held_out_fraction", p.heldOutFraction);
+    p.trainPrompt = o.value(QStringLiteral("train_prompt")).toString(p.trainPrompt);
     p.device = o.value(QStringLiteral("device")).toString(p.device);
     p.dtype = o.value(QStringLiteral("dtype")).toString(p.dtype);
     p.minPixels = integer("min_pixels", p.minPixels);
@@ -144,7 +148,12 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
             throw Error(QStringLiteral("unknown method \"%1\" (full, lora)").arg(p.method));
         if (p.batchSize < 1 || p.gradAccum < 1 || p.epochs < 1)
             throw Error(QStringLiteral("batch size, gradient accumulation and epochs must be at least 1"));
+        if (p.trainPrompt != QLatin1String("bare") && p.trainPrompt != QLatin1String("instructed"))
+            throw Error(QStringLiteral("unknown train prompt \"%1\" (bare, instructed)").arg(p.trainPrompt));
         std::vector<TrainingSample> samples = selectTrainingSamples(ws, p.selection, p.seed);
+        if (p.trainPrompt == QLatin1String("instructed"))
+            for (TrainingSample &t : samples)
+                t.question = parityPrompt(t.question);
         if (samples.empty())
             throw Error(QStringLiteral("%1: no training samples for selection \"%2\" (approve some gaps first, or choose another selection)")
                             .arg(ws.root(), p.selection));

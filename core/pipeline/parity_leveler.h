@@ -40,6 +40,9 @@ struct AlignParams
     int saveEvery = 0;  // optimizer steps between checkpoints (0: only at the end)
     int evalEvery = 0;  // optimizer steps between held-out losses (0: never)
     double heldOutFraction = 0.0;
+    // The user turn: "bare" is the official PI output (the question alone); "instructed" appends
+    // the single-word-or-phrase instruction, i.e. trains on exactly what PI and evaluation ask.
+    QString trainPrompt = QStringLiteral("bare");
     QString device = QStringLiteral("cpu");
     QString dtype = QStringLiteral("f32");
     std::int64_t minPixels = 128 * 28 * 28;
