@@ -14,7 +14,10 @@ if [ ! -f "$WS/demo-complete" ]; then
   touch "$WS/demo-complete"
 fi
 mkdir -p "$OUT"
-for view in browser images samples review runs evaluation models; do
+for view in browser images samples review runs models; do
   xvfb-run -a -s "-screen 0 1280x800x24" build/app/mpa-studio "$WS" --view "$view" --screenshot "$OUT/$view.png"
 done
+# The flip table of the student on demo-knowledge before (run 14) and after MPA (run 18): the
+# demo loop always creates its runs in this order (see core/demo/demo_loop.cpp).
+xvfb-run -a -s "-screen 0 1280x800x24" build/app/mpa-studio "$WS" --compare 14,18 --screenshot "$OUT/evaluation.png"
 echo "screenshots in $OUT" >&2

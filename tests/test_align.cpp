@@ -112,6 +112,12 @@ void TestAlign::lossGoesDownAndMetricsAreRecorded()
     const auto l = losses(ws, s.runId);
     QCOMPARE(static_cast<qint64>(l.size()), r.steps);
     QCOMPARE(r.trainSamples, 3); // one of four held out
+    // 3 samples x 3 epochs in batches of 2 is a stream of 9: 5 steps, none of them empty.
+    QCOMPARE(r.steps, 5);
+    for (double loss : l)
+        QVERIFY(loss > 0);
+    QSqlDatabase db = ws.connection();
+    QCOMPARE(store::scalar(db, QStringLiteral("SELECT value FROM metrics WHERE run_id = ? AND name = 'train_samples'"), {s.runId}).toDouble(), 3.0);
     QVERIFY2(l.back() < l.front(), qPrintable(QStringLiteral("%1 -> %2").arg(l.front()).arg(l.back())));
     for (const char *name : {"lr", "grad_norm", "tokens_per_s", "eta_s", "eval_loss"})
         QVERIFY2(test::countRows(ws, QStringLiteral("metrics"), QStringLiteral("run_id = %1 AND name = '%2'").arg(s.runId).arg(QLatin1String(name))) > 0, name);

@@ -53,6 +53,8 @@ EvaluationView::EvaluationView(QWidget *parent)
     auto *split = new QSplitter(Qt::Vertical, this);
     split->addWidget(m_resultsView);
     split->addWidget(lower);
+    split->setStretchFactor(0, 2); // the results table gets room for the runs of a whole loop
+    split->setStretchFactor(1, 3);
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(split);
     connect(m_resultsView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
@@ -129,6 +131,30 @@ void EvaluationView::compare(qint64 runA, qint64 runB)
     }
     m_summary->setText(tr("Run %1 → run %2: %3 fixed, %4 broken, %5 still right, %6 still wrong")
                            .arg(runA).arg(runB).arg(t.fixed).arg(t.broken).arg(t.stillRight).arg(t.stillWrong));
+}
+
+bool EvaluationView::selectRuns(qint64 runA, qint64 runB)
+{
+    int rowA = -1, rowB = -1;
+    for (int r = 0; r < m_results->rowCount(); ++r) {
+        const qint64 id = m_results->item(r, 0)->data(Qt::DisplayRole).toLongLong();
+        rowA = id == runA ? r : rowA;
+        rowB = id == runB ? r : rowB;
+    }
+    if (rowA < 0 || rowB < 0)
+        return false;
+    QItemSelection selection;
+    selection.select(m_results->index(rowA, 0), m_results->index(rowA, m_results->columnCount() - 1));
+    selection.select(m_results->index(rowB, 0), m_results->index(rowB, m_results->columnCount() - 1));
+    m_resultsView->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+    m_resultsView->scrollTo(m_results->index(rowB, 0));
+    for (int i = 0; i < m_flipRows.size(); ++i) {
+        if (m_flipRows[i].change == QLatin1String("fixed") || m_flipRows[i].change == QLatin1String("broken")) {
+            m_flipView->selectRow(i);
+            break;
+        }
+    }
+    return true;
 }
 
 void EvaluationView::showQuestion(int flipRow)

@@ -27,6 +27,9 @@ public:
     void reload();
     // Fills the flip table for before = runA, after = runB.
     void compare(qint64 runA, qint64 runB);
+    // Selects the two runs in the results table (the flip table follows) and the first question
+    // that changed; false when either run is not in the table.
+    bool selectRuns(qint64 runA, qint64 runB);
 
     QStandardItemModel *resultsModel() const { return m_results; }
     QStandardItemModel *flipModel() const { return m_flips; }

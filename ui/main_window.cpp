@@ -358,6 +358,12 @@ void MainWindow::importImages()
     });
 }
 
+bool MainWindow::compareEvaluations(qint64 runA, qint64 runB)
+{
+    showView(QStringLiteral("evaluation"));
+    return m_evaluation->selectRuns(runA, runB);
+}
+
 void MainWindow::showView(const QString &name)
 {
     const QStringList names = {QStringLiteral("browser"), QStringLiteral("images"), QStringLiteral("samples"), QStringLiteral("review"),

@@ -40,6 +40,8 @@ public:
     // Switches to a view by name (browser, images, samples, review, runs); the runs view shows
     // the newest run's loss.
     void showView(const QString &name);
+    // The Evaluation view with the flip table of two evaluation runs.
+    bool compareEvaluations(qint64 runA, qint64 runB);
 
 protected:
     void closeEvent(QCloseEvent *event) override;

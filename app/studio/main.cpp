@@ -10,6 +10,7 @@
 #include <QScreen>
 #include <QSettings>
 #include <QTimer>
+#include <cstdio>
 
 int main(int argc, char *argv[])
 {
@@ -25,7 +26,10 @@ int main(int argc, char *argv[])
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("workspace"), QStringLiteral("Workspace folder (.mpaw) to open."));
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Save a PNG of the window to FILE and exit."), QStringLiteral("FILE")});
-    parser.addOption({QStringLiteral("view"), QStringLiteral("Start on this view: browser, images, samples, review, runs."), QStringLiteral("VIEW")});
+    parser.addOption({QStringLiteral("view"), QStringLiteral("Start on this view: browser, images, samples, review, runs, evaluation, models."),
+                      QStringLiteral("VIEW")});
+    parser.addOption({QStringLiteral("compare"), QStringLiteral("Start on the Evaluation view comparing two evaluation runs (e.g. 14,18)."),
+                      QStringLiteral("RUN_A,RUN_B")});
     parser.process(app);
 
     mpa::ui::MainWindow window;
@@ -37,6 +41,13 @@ int main(int argc, char *argv[])
 
     if (parser.isSet(QStringLiteral("view")))
         window.showView(parser.value(QStringLiteral("view")));
+    if (parser.isSet(QStringLiteral("compare"))) {
+        const QStringList runs = parser.value(QStringLiteral("compare")).split(QLatin1Char(','));
+        if (runs.size() != 2 || !window.compareEvaluations(runs[0].toLongLong(), runs[1].toLongLong())) {
+            std::fprintf(stderr, "mpa-studio: --compare takes two evaluation runs of this workspace, e.g. 14,18\n");
+            return 2;
+        }
+    }
     if (parser.isSet(QStringLiteral("screenshot"))) {
         const QString file = parser.value(QStringLiteral("screenshot"));
         QTimer::singleShot(1500, &window, [&window, file] { // thumbnails and charts arrive asynchronously

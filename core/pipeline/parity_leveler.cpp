@@ -251,8 +251,10 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
         }
 
         const std::int64_t perStep = static_cast<std::int64_t>(p.batchSize) * p.gradAccum;
-        const std::int64_t stepsPerEpoch = (static_cast<std::int64_t>(samples.size()) + perStep - 1) / perStep;
-        std::int64_t totalSteps = stepsPerEpoch * p.epochs;
+        // The data stream runs across epoch boundaries (position = step * perStep + i), so the
+        // step count is that of the whole stream; counting whole steps per epoch would leave
+        // empty steps at the end (they used to record a loss of 0).
+        std::int64_t totalSteps = (static_cast<std::int64_t>(samples.size()) * p.epochs + perStep - 1) / perStep;
         if (p.maxSteps > 0)
             totalSteps = std::min<std::int64_t>(totalSteps, p.maxSteps);
         const std::int64_t warmup = static_cast<std::int64_t>(std::ceil(p.warmupRatio * static_cast<double>(totalSteps)));
