@@ -1,5 +1,7 @@
 // The studio's main window opens a workspace and shows its images and samples.
 #include "datasets/importer.h"
+#include "demo/demo_loop.h"
+#include "demo/demo_models.h"
 #include "main_window.h"
 #include "test_support.h"
 
@@ -13,6 +15,7 @@ class TestMainWindow : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void showsImagesAndSamples();
+    void demoWorkspaceIsFilledByABackgroundJob();
 };
 
 void TestMainWindow::showsImagesAndSamples()
@@ -35,6 +38,32 @@ void TestMainWindow::showsImagesAndSamples()
     QCOMPARE(views[0]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->index(0, 3).data().toString(), QStringLiteral("What?"));
+}
+
+void TestMainWindow::demoWorkspaceIsFilledByABackgroundJob()
+{
+    if (mpa::demo::findShippedDemoModels().isEmpty())
+        QSKIP("no shipped demo models (resources/demo/models)");
+    QTemporaryDir tmp;
+    mpa::ui::MainWindow window;
+    mpa::demo::DemoLoopOptions o;
+    o.poolPerFamily = 4;
+    o.testPerFamily = 4;
+    o.alignEpochs = 1;
+    o.comparisons = false;
+    QVERIFY(window.startDemoWorkspace(tmp.filePath(QStringLiteral("demo.mpaw")), o));
+    auto *tabs = window.findChild<QTabWidget *>();
+    // The call returned at once (the loop runs on the job thread); the Evaluation view fills in
+    // as the job's runs finish: teacher, student and the aligned student on three benchmarks.
+    QTableView *results = nullptr;
+    for (QTableView *v : tabs->widget(5)->findChildren<QTableView *>())
+        if (v->model()->headerData(0, Qt::Horizontal).toString() == QLatin1String("Run"))
+            results = v;
+    QVERIFY(results);
+    QCOMPARE(results->model()->rowCount(), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(results->model()->rowCount() == 9, 180000);
+    auto *samples = qobject_cast<QTableView *>(tabs->widget(2));
+    QTRY_COMPARE(samples->model()->rowCount(), 12); // one pseudo pair per pool image
 }
 
 QTEST_MAIN(TestMainWindow)

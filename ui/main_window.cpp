@@ -12,6 +12,8 @@
 #include "pipeline/pseudo_annotator.h"
 #include "pipeline/parity_leveler.h"
 #include "evaluation_view.h"
+#include "demo/demo_loop.h"
+#include "demo/demo_models.h"
 #include "image_grid.h"
 #include "models_view.h"
 #include "review_view.h"
@@ -202,6 +204,7 @@ void MainWindow::buildMenus()
     QMenu *file = menuBar()->addMenu(tr("&Workspace"));
     file->addAction(tr("&New…"), QKeySequence::New, this, &MainWindow::newWorkspace);
     file->addAction(tr("&Open…"), QKeySequence::Open, this, &MainWindow::chooseWorkspace);
+    file->addAction(tr("New &demo workspace…"), this, &MainWindow::newDemoWorkspace);
     file->addAction(tr("&Import image folder…"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::importImages);
     file->addAction(tr("Import &annotations…"), this, &MainWindow::importAnnotations);
     m_recent = file->addMenu(tr("&Recent"));
@@ -332,6 +335,38 @@ void MainWindow::newWorkspace()
     const QString path = QFileDialog::getSaveFileName(this, tr("New workspace"), QString(), tr("MPA workspaces (*.mpaw)"));
     if (!path.isEmpty())
         openWorkspace(path, true);
+}
+
+void MainWindow::newDemoWorkspace()
+{
+    if (demo::findShippedDemoModels().isEmpty()) {
+        QMessageBox::warning(this, tr("No demo models"), tr("The demo models were not found (resources/demo/models, or "
+                                                            "share/mpa-studio/demo-models when installed)."));
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(this, tr("New demo workspace"), QStringLiteral("demo.mpaw"), tr("MPA workspaces (*.mpaw)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo::exists(path) || QFileInfo::exists(path + QStringLiteral(".mpaw"))) {
+        QMessageBox::warning(this, tr("New demo workspace"), tr("%1 exists; the demo loop fills a new workspace.").arg(path));
+        return;
+    }
+    startDemoWorkspace(path, demo::DemoLoopOptions{});
+}
+
+bool MainWindow::startDemoWorkspace(const QString &path, const demo::DemoLoopOptions &options)
+{
+    if (!openWorkspace(path, true))
+        return false;
+    // The whole loop (world, annotate, identify, scripted review, evaluate, align and the
+    // comparisons) runs as one job: progress in the status bar, views refresh as runs finish.
+    m_jobs->enqueue(tr("demo loop"), [options](const store::Workspace &ws, const ProgressFn &progress) {
+        demo::runDemoLoop(ws, options, progress);
+        pipeline::JobSummary s;
+        s.done = 1;
+        return s;
+    });
+    return true;
 }
 
 void MainWindow::chooseWorkspace()

@@ -4,6 +4,9 @@
 namespace mpa::jobs {
 class JobRunner;
 }
+namespace mpa::demo {
+struct DemoLoopOptions;
+}
 
 #include <QMainWindow>
 #include <optional>
@@ -42,6 +45,8 @@ public:
     void showView(const QString &name);
     // The Evaluation view with the flip table of two evaluation runs.
     bool compareEvaluations(qint64 runA, qint64 runB);
+    // Opens a new workspace at `path` and fills it with the demo loop as a background job.
+    bool startDemoWorkspace(const QString &path, const demo::DemoLoopOptions &options);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -49,6 +54,7 @@ protected:
 private:
     void newWorkspace();
     void chooseWorkspace();
+    void newDemoWorkspace();
     void importImages();
     void importAnnotations();
     void reload();
