@@ -261,7 +261,9 @@ DemoModelReport trainDemoModels(const QString &outDirIn, const DemoModelOptions 
 QString findShippedDemoModels()
 {
     const QString app = QCoreApplication::applicationDirPath();
-    for (const QString &candidate : QStringList{QStringLiteral(MPA_SOURCE_DIR "/resources/demo/models"), app + QStringLiteral("/../share/mpa-studio/demo-models")}) {
+    // The installed copy first (a package built elsewhere may still name a source tree that
+    // happens to exist here), then the source tree of a build-tree binary.
+    for (const QString &candidate : QStringList{app + QStringLiteral("/../share/mpa-studio/demo-models"), QStringLiteral(MPA_SOURCE_DIR "/resources/demo/models")}) {
         if (QFileInfo::exists(candidate + QStringLiteral("/teacher/config.json")) && QFileInfo::exists(candidate + QStringLiteral("/student/config.json")))
             return QDir(candidate).canonicalPath();
     }
