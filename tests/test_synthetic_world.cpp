@@ -42,9 +42,13 @@ void TestSyntheticWorld::sameSeedSameWorld()
 void TestSyntheticWorld::answersComeFromTheFamiliesVocabulary()
 {
     QSet<QString> chartAnswers, colours, counts;
+    int lineCharts = 0;
     for (int i = 0; i < 60; ++i) {
-        for (const auto &item : datasets::synthesizeImage(QStringLiteral("chart"), 1, i).items)
+        for (const auto &item : datasets::synthesizeImage(QStringLiteral("chart"), 1, i).items) {
             chartAnswers.insert(item.answer);
+            lineCharts += item.question == QLatin1String("Which point is the highest?") ? 1 : 0;
+            QVERIFY2(datasets::syntheticQuestions().contains(item.question), qPrintable(item.question));
+        }
         const auto k = datasets::synthesizeImage(QStringLiteral("knowledge"), 1, i).items;
         colours.insert(k[0].answer);
         counts.insert(k[1].answer);
@@ -54,6 +58,7 @@ void TestSyntheticWorld::answersComeFromTheFamiliesVocabulary()
     }
     for (const QString &a : chartAnswers)
         QVERIFY2(QStringList({"1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e"}).contains(a), qPrintable(a));
+    QCOMPARE(lineCharts, 20); // every third chart is a line chart
     QVERIFY(colours.size() >= 4); // the draws actually vary
     QVERIFY(counts.subtract({QStringLiteral("1"), QStringLiteral("2"), QStringLiteral("3"), QStringLiteral("4")}).isEmpty());
 }

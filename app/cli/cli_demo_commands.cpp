@@ -31,7 +31,7 @@ int demoCreate(const QStringList &args)
         {QStringLiteral("train"), QStringLiteral("Also write N labeled training images per family (LLaVA pairs in WS/demo/train/pairs.json)."),
          QStringLiteral("N"), QStringLiteral("0")},
     });
-    if (!parse(parser, args, synopsis, QStringLiteral("Create the synthetic demo world in a new workspace: text in scenes, bar charts "
+    if (!parse(parser, args, synopsis, QStringLiteral("Create the synthetic demo world in a new workspace: text in scenes, bar and line charts "
                                                       "and shapes, deterministic from the seed; an unlabeled pool for MPA and labeled "
                                                       "test splits (benchmarks demo-text, demo-chart, demo-knowledge).")))
         return 0;

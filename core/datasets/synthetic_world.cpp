@@ -140,6 +140,47 @@ SyntheticImage barChart(std::mt19937_64 &rng, int size)
     return out;
 }
 
+// A line chart: 4 or 5 labelled points (distinct values 1-9) joined by a line, each value
+// written above its point; asked like ChartQA's line charts.
+SyntheticImage lineChart(std::mt19937_64 &rng, int size)
+{
+    SyntheticImage out;
+    cv::Mat img(size, size, CV_8UC3, cv::Scalar(250, 250, 250));
+    const int n = uniform(rng, 4, 5);
+    static const char *labels[] = {"A", "B", "C", "D", "E"};
+    const int left = 20, bottom = size - 30, top = 30, step = (size - left - 20) / n;
+    cv::line(img, {left, top - 10}, {left, bottom}, cv::Scalar(30, 30, 30), 2);
+    cv::line(img, {left, bottom}, {size - 5, bottom}, cv::Scalar(30, 30, 30), 2);
+    const Colour &ink = colours()[static_cast<std::size_t>(uniform(rng, 0, static_cast<int>(colours().size()) - 1))];
+    std::vector<int> values;
+    std::vector<cv::Point> points;
+    for (int i = 0; i < n; ++i) {
+        int v;
+        do {
+            v = uniform(rng, 1, 9);
+        } while (std::find(values.begin(), values.end(), v) != values.end()); // distinct: "highest" is unambiguous
+        values.push_back(v);
+        points.emplace_back(left + step / 2 + i * step, bottom - (bottom - top) * v / 10);
+    }
+    cv::polylines(img, points, false, ink.bgr, 3, cv::LINE_AA);
+    for (int i = 0; i < n; ++i) {
+        cv::circle(img, points[static_cast<std::size_t>(i)], 5, ink.bgr, cv::FILLED, cv::LINE_AA);
+        centredText(img, std::to_string(values[static_cast<std::size_t>(i)]), points[static_cast<std::size_t>(i)] - cv::Point(0, 16), 0.6,
+                    cv::Scalar(20, 20, 20), 2);
+        centredText(img, labels[i], {points[static_cast<std::size_t>(i)].x, bottom + 14}, 0.6, cv::Scalar(20, 20, 20), 2);
+    }
+    const int ask = uniform(rng, 0, n - 1);
+    const int highest = static_cast<int>(std::max_element(values.begin(), values.end()) - values.begin());
+    out.items.push_back({QStringLiteral("chart"), QStringLiteral("What is the value at point %1?").arg(QLatin1String(labels[ask])),
+                         QString::number(values[static_cast<std::size_t>(ask)]), {QString::number(values[static_cast<std::size_t>(ask)])}});
+    out.items.push_back({QStringLiteral("chart"), QStringLiteral("Which point is the highest?"), QString::fromLatin1(labels[highest]).toLower(),
+                         {QString::fromLatin1(labels[highest]).toLower()}});
+    std::vector<uchar> png;
+    cv::imencode(".png", img, png);
+    out.png.assign(png.begin(), png.end());
+    return out;
+}
+
 SyntheticImage shapes(std::mt19937_64 &rng, int size)
 {
     SyntheticImage out;
@@ -188,8 +229,10 @@ QStringList syntheticQuestions()
     QStringList q = {QStringLiteral("What word is written on the sign?"), QStringLiteral("What number is on the white label?"),
                      QStringLiteral("Which bar is the tallest?"), QStringLiteral("What colour is the circle?"),
                      QStringLiteral("How many squares are there?")};
-    for (const char *bar : {"A", "B", "C", "D", "E"})
-        q << QStringLiteral("What is the value of bar %1?").arg(QLatin1String(bar));
+    q << QStringLiteral("Which point is the highest?");
+    for (const char *label : {"A", "B", "C", "D", "E"})
+        q << QStringLiteral("What is the value of bar %1?").arg(QLatin1String(label))
+          << QStringLiteral("What is the value at point %1?").arg(QLatin1String(label));
     return q;
 }
 
@@ -197,7 +240,7 @@ SyntheticImage synthesizeImage(const QString &family, std::uint64_t seed, int in
 {
     auto rng = rngFor(seed, family, index);
     SyntheticImage img = family == QLatin1String("text")    ? textScene(rng, size)
-                       : family == QLatin1String("chart")   ? barChart(rng, size)
+                       : family == QLatin1String("chart")   ? (index % 3 == 2 ? lineChart(rng, size) : barChart(rng, size))
                        : family == QLatin1String("knowledge") ? shapes(rng, size)
                                                               : throw Error(QStringLiteral("unknown synthetic family \"%1\"").arg(family));
     img.family = family;

@@ -1,7 +1,7 @@
 #pragma once
 // A synthetic VQA world, deterministic from a seed, in three families mirroring the paper's
 // benchmarks: text in scenes (words and numbers on signs and labels, like TextVQA/ST-VQA),
-// charts (bar charts with labelled values, like ChartQA) and attributes (shapes, colours and
+// charts (bar charts and, every third image, line charts with labelled values, like ChartQA) and attributes (shapes, colours and
 // counts, standing in for OK-VQA's knowledge questions). Every image is drawn from its own
 // question-answer facts, so the ground truth is exact. It produces an unlabeled image pool
 // (for MPA) and labeled test splits (benchmark items in the workspace).

@@ -22,7 +22,7 @@ struct DemoLoopOptions
     bool comparisons = true;  // also train on all pseudo pairs and on a random gap-sized subset
     bool review = true;       // the scripted review; false: every gap approved unread
     int alignEpochs = 20;
-    double alignLearningRate = 1e-4;
+    double alignLearningRate = 3e-4;
     int batchSize = 16;
 };
 
