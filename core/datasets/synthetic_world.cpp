@@ -77,6 +77,43 @@ void glyphInCell(cv::Mat &img, const std::string &glyph, int col, int row, int c
     centredText(img, glyph, {col * cell + cell / 2, row * cell + cell / 2}, scale, colour, thickness);
 }
 
+std::vector<std::uint8_t> encodePng(const cv::Mat &img)
+{
+    std::vector<uchar> png;
+    cv::imencode(".png", img, png);
+    return {png.begin(), png.end()};
+}
+
+// n distinct values in 1..9, so "tallest" / "highest" is unambiguous.
+std::vector<int> distinctValues(std::mt19937_64 &rng, int n)
+{
+    std::vector<int> values;
+    while (static_cast<int>(values.size()) < n) {
+        const int v = uniform(rng, 1, 9);
+        if (std::find(values.begin(), values.end(), v) == values.end())
+            values.push_back(v);
+    }
+    return values;
+}
+
+void drawChartAxes(cv::Mat &img, int left, int top, int bottom)
+{
+    cv::line(img, {left, top - 10}, {left, bottom}, cv::Scalar(30, 30, 30), 2);
+    cv::line(img, {left, bottom}, {img.cols - 5, bottom}, cv::Scalar(30, 30, 30), 2);
+}
+
+// A chart's two facts: the value at a label (`valueQuestion` has %1 for it) and the label of the
+// largest value.
+void addChartItems(SyntheticImage &out, const QString &valueQuestion, const QString &largestQuestion, const std::vector<int> &values, int ask)
+{
+    static const char *labels[] = {"A", "B", "C", "D", "E"};
+    const auto largest = static_cast<std::size_t>(std::max_element(values.begin(), values.end()) - values.begin());
+    const QString value = QString::number(values[static_cast<std::size_t>(ask)]);
+    const QString label = QString::fromLatin1(labels[largest]).toLower();
+    out.items.push_back({QStringLiteral("chart"), valueQuestion.arg(QLatin1String(labels[ask])), value, {value}});
+    out.items.push_back({QStringLiteral("chart"), largestQuestion, label, {label}});
+}
+
 SyntheticImage textScene(std::mt19937_64 &rng, int size)
 {
     SyntheticImage out;
@@ -100,9 +137,7 @@ SyntheticImage textScene(std::mt19937_64 &rng, int size)
     glyphInCell(img, digits.substr(1, 1), labelCol + 1, 2, cell, cv::Scalar(10, 10, 10));
     out.items.push_back({QStringLiteral("text"), QStringLiteral("What word is written on the sign?"), word.toLower(), {word.toLower()}});
     out.items.push_back({QStringLiteral("text"), QStringLiteral("What number is on the white label?"), QString::number(number), {QString::number(number)}});
-    std::vector<uchar> png;
-    cv::imencode(".png", img, png);
-    out.png.assign(png.begin(), png.end());
+    out.png = encodePng(img);
     return out;
 }
 
@@ -113,30 +148,18 @@ SyntheticImage barChart(std::mt19937_64 &rng, int size)
     const int n = uniform(rng, 3, 5);
     static const char *labels[] = {"A", "B", "C", "D", "E"};
     const int left = 20, bottom = size - 30, top = 30, width = (size - left - 10) / n;
-    cv::line(img, {left, top - 10}, {left, bottom}, cv::Scalar(30, 30, 30), 2);
-    cv::line(img, {left, bottom}, {size - 5, bottom}, cv::Scalar(30, 30, 30), 2);
-    std::vector<int> values;
+    drawChartAxes(img, left, top, bottom);
+    const std::vector<int> values = distinctValues(rng, n);
     for (int i = 0; i < n; ++i) {
-        int v;
-        do {
-            v = uniform(rng, 1, 9);
-        } while (std::find(values.begin(), values.end(), v) != values.end()); // distinct: "tallest" is unambiguous
-        values.push_back(v);
+        const int v = values[static_cast<std::size_t>(i)];
         const int h = (bottom - top) * v / 10;
         const int x0 = left + 6 + i * width, x1 = x0 + width - 12;
         cv::rectangle(img, {x0, bottom - h}, {x1, bottom}, colours()[static_cast<std::size_t>(i)].bgr, cv::FILLED);
         centredText(img, std::to_string(v), {(x0 + x1) / 2, bottom - h - 10}, 0.6, cv::Scalar(20, 20, 20), 2);
         centredText(img, labels[i], {(x0 + x1) / 2, bottom + 14}, 0.6, cv::Scalar(20, 20, 20), 2);
     }
-    const int ask = uniform(rng, 0, n - 1);
-    const int tallest = static_cast<int>(std::max_element(values.begin(), values.end()) - values.begin());
-    out.items.push_back({QStringLiteral("chart"), QStringLiteral("What is the value of bar %1?").arg(QLatin1String(labels[ask])),
-                         QString::number(values[static_cast<std::size_t>(ask)]), {QString::number(values[static_cast<std::size_t>(ask)])}});
-    out.items.push_back({QStringLiteral("chart"), QStringLiteral("Which bar is the tallest?"), QString::fromLatin1(labels[tallest]).toLower(),
-                         {QString::fromLatin1(labels[tallest]).toLower()}});
-    std::vector<uchar> png;
-    cv::imencode(".png", img, png);
-    out.png.assign(png.begin(), png.end());
+    addChartItems(out, QStringLiteral("What is the value of bar %1?"), QStringLiteral("Which bar is the tallest?"), values, uniform(rng, 0, n - 1));
+    out.png = encodePng(img);
     return out;
 }
 
@@ -149,35 +172,21 @@ SyntheticImage lineChart(std::mt19937_64 &rng, int size)
     const int n = uniform(rng, 4, 5);
     static const char *labels[] = {"A", "B", "C", "D", "E"};
     const int left = 20, bottom = size - 30, top = 30, step = (size - left - 20) / n;
-    cv::line(img, {left, top - 10}, {left, bottom}, cv::Scalar(30, 30, 30), 2);
-    cv::line(img, {left, bottom}, {size - 5, bottom}, cv::Scalar(30, 30, 30), 2);
+    drawChartAxes(img, left, top, bottom);
     const Colour &ink = colours()[static_cast<std::size_t>(uniform(rng, 0, static_cast<int>(colours().size()) - 1))];
-    std::vector<int> values;
+    const std::vector<int> values = distinctValues(rng, n);
     std::vector<cv::Point> points;
-    for (int i = 0; i < n; ++i) {
-        int v;
-        do {
-            v = uniform(rng, 1, 9);
-        } while (std::find(values.begin(), values.end(), v) != values.end()); // distinct: "highest" is unambiguous
-        values.push_back(v);
-        points.emplace_back(left + step / 2 + i * step, bottom - (bottom - top) * v / 10);
-    }
+    for (int i = 0; i < n; ++i)
+        points.emplace_back(left + step / 2 + i * step, bottom - (bottom - top) * values[static_cast<std::size_t>(i)] / 10);
     cv::polylines(img, points, false, ink.bgr, 3, cv::LINE_AA);
     for (int i = 0; i < n; ++i) {
-        cv::circle(img, points[static_cast<std::size_t>(i)], 5, ink.bgr, cv::FILLED, cv::LINE_AA);
-        centredText(img, std::to_string(values[static_cast<std::size_t>(i)]), points[static_cast<std::size_t>(i)] - cv::Point(0, 16), 0.6,
-                    cv::Scalar(20, 20, 20), 2);
-        centredText(img, labels[i], {points[static_cast<std::size_t>(i)].x, bottom + 14}, 0.6, cv::Scalar(20, 20, 20), 2);
+        const cv::Point &p = points[static_cast<std::size_t>(i)];
+        cv::circle(img, p, 5, ink.bgr, cv::FILLED, cv::LINE_AA);
+        centredText(img, std::to_string(values[static_cast<std::size_t>(i)]), p - cv::Point(0, 16), 0.6, cv::Scalar(20, 20, 20), 2);
+        centredText(img, labels[i], {p.x, bottom + 14}, 0.6, cv::Scalar(20, 20, 20), 2);
     }
-    const int ask = uniform(rng, 0, n - 1);
-    const int highest = static_cast<int>(std::max_element(values.begin(), values.end()) - values.begin());
-    out.items.push_back({QStringLiteral("chart"), QStringLiteral("What is the value at point %1?").arg(QLatin1String(labels[ask])),
-                         QString::number(values[static_cast<std::size_t>(ask)]), {QString::number(values[static_cast<std::size_t>(ask)])}});
-    out.items.push_back({QStringLiteral("chart"), QStringLiteral("Which point is the highest?"), QString::fromLatin1(labels[highest]).toLower(),
-                         {QString::fromLatin1(labels[highest]).toLower()}});
-    std::vector<uchar> png;
-    cv::imencode(".png", img, png);
-    out.png.assign(png.begin(), png.end());
+    addChartItems(out, QStringLiteral("What is the value at point %1?"), QStringLiteral("Which point is the highest?"), values, uniform(rng, 0, n - 1));
+    out.png = encodePng(img);
     return out;
 }
 
@@ -211,9 +220,7 @@ SyntheticImage shapes(std::mt19937_64 &rng, int size)
                          QString::fromLatin1(colours()[static_cast<std::size_t>(circleColour)].name),
                          {QString::fromLatin1(colours()[static_cast<std::size_t>(circleColour)].name)}});
     out.items.push_back({QStringLiteral("knowledge"), QStringLiteral("How many squares are there?"), QString::number(squares), {QString::number(squares)}});
-    std::vector<uchar> png;
-    cv::imencode(".png", img, png);
-    out.png.assign(png.begin(), png.end());
+    out.png = encodePng(img);
     return out;
 }
 
