@@ -11,12 +11,7 @@ sh packaging/install-deps.sh
 sh packaging/build.sh
 
 WS="build/demo.mpaw"
-if [ ! -f "$WS/demo-complete" ]; then
-  # A half-made workspace (an interrupted first run) is started over.
-  rm -rf "$WS"
-  build/app/mpa demo run "$WS" --seed 1
-  touch "$WS/demo-complete"
-fi
+sh packaging/ensure-demo-workspace.sh
 build/app/mpa demo report "$WS"
 
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then

@@ -8,11 +8,7 @@ sh packaging/install-deps.sh
 sh packaging/build.sh
 OUT="${1:-resources/screenshots}"
 WS="build/demo.mpaw"
-if [ ! -f "$WS/demo-complete" ]; then
-  rm -rf "$WS"
-  build/app/mpa demo run "$WS" --seed 1
-  touch "$WS/demo-complete"
-fi
+sh packaging/ensure-demo-workspace.sh
 mkdir -p "$OUT"
 for view in browser images samples review runs models; do
   xvfb-run -a -s "-screen 0 1280x800x24" build/app/mpa-studio "$WS" --view "$view" --screenshot "$OUT/$view.png"

@@ -60,15 +60,6 @@ double accuracy(backends::VlmBackend &model, const QTemporaryDir &dir, const QSt
     return static_cast<double>(right) / n;
 }
 
-backends::NativeBackendOptions demoBackend()
-{
-    backends::NativeBackendOptions o;
-    o.minPixels = 56 * 56;
-    o.maxPixels = demo::kDemoImagePixels;
-    o.batchSize = 16;
-    return o;
-}
-
 } // namespace
 
 class TestDemo : public QObject
@@ -108,8 +99,8 @@ private Q_SLOTS:
         if (models.isEmpty())
             QSKIP("no shipped demo models (resources/demo/models)");
         QTemporaryDir dir;
-        auto teacher = backends::makeNativeBackend(models + QStringLiteral("/teacher"), demoBackend());
-        auto student = backends::makeNativeBackend(models + QStringLiteral("/student"), demoBackend());
+        auto teacher = backends::makeNativeBackend(models + QStringLiteral("/teacher"), demo::demoBackendOptions());
+        auto student = backends::makeNativeBackend(models + QStringLiteral("/student"), demo::demoBackendOptions());
         const int n = 24;
         QMap<QString, double> teacherScore, studentScore;
         for (const QString &family : datasets::syntheticFamilies()) {

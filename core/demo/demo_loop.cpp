@@ -38,15 +38,6 @@ struct Steps
     }
 };
 
-backends::NativeBackendOptions demoBackendOptions()
-{
-    backends::NativeBackendOptions o;
-    o.minPixels = 56 * 56;
-    o.maxPixels = kDemoImagePixels;
-    o.batchSize = 16;
-    return o;
-}
-
 } // namespace
 
 ScriptedReview scriptedReview(const store::Workspace &ws, bool readQuestions)
@@ -137,7 +128,7 @@ void runDemoLoop(const store::Workspace &ws, const DemoLoopOptions &o, const Pro
         p.epochs = o.alignEpochs;
         p.batchSize = o.batchSize;
         p.gradAccum = 1;
-        p.minPixels = 56 * 56;
+        p.minPixels = kDemoMinPixels;
         p.maxPixels = kDemoImagePixels;
         // Trained on the prompt PI and evaluation ask with: a model this small does not carry
         // the bare question over to the instructed one (measured on the first demo models,

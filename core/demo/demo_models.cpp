@@ -124,7 +124,7 @@ void writeTokenizerFolder(const QString &dir, const std::vector<Record> &records
     json::writeFile(QDir(dir).filePath(QStringLiteral("chat_template.json")),
                     QJsonDocument(QJsonObject{{QStringLiteral("chat_template"), QString::fromUtf8(kQwen2VlChatTemplate)}}));
     json::writeFile(QDir(dir).filePath(QStringLiteral("preprocessor_config.json")),
-                    QJsonDocument(QJsonObject{{QStringLiteral("min_pixels"), 56 * 56},
+                    QJsonDocument(QJsonObject{{QStringLiteral("min_pixels"), static_cast<qint64>(kDemoMinPixels)},
                                               {QStringLiteral("max_pixels"), static_cast<qint64>(kDemoImagePixels)},
                                               {QStringLiteral("patch_size"), 14},
                                               {QStringLiteral("temporal_patch_size"), 2},
@@ -201,7 +201,7 @@ Trained trainOne(const QString &name, const QString &trainingDir, const QString 
     p.maxSteps = steps;
     p.batchSize = o.batchSize;
     p.gradAccum = 1;
-    p.minPixels = 56 * 56;
+    p.minPixels = kDemoMinPixels;
     p.maxPixels = kDemoImagePixels;
     pipeline::AlignResult result;
     pipeline::runParityLeveler(ws, init, p,
@@ -256,6 +256,15 @@ DemoModelReport trainDemoModels(const QString &outDirIn, const DemoModelOptions 
     r.studentLastLoss = student.lastLoss;
     r.seconds = clock.nsecsElapsed() / 1e9;
     return r;
+}
+
+backends::NativeBackendOptions demoBackendOptions()
+{
+    backends::NativeBackendOptions o;
+    o.minPixels = kDemoMinPixels;
+    o.maxPixels = kDemoImagePixels;
+    o.batchSize = 16;
+    return o;
 }
 
 QString findShippedDemoModels()

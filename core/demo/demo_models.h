@@ -6,6 +6,7 @@
 // The student learns text scenes and charts from random weights and never sees the shapes
 // (knowledge) family, so it is weak there: the gap MPA should close. The teacher starts from the
 // student and learns every family, including writing pairs from the Pseudo Annotator prompts.
+#include "backends/vlm_backend.h"
 #include "util/progress.h"
 
 #include <QString>
@@ -37,6 +38,10 @@ struct DemoModelOptions
 // The demo models' image budget: 112x112 pixels (8x8 patches, 16 visual tokens). Every job of
 // the demo loop passes it, as MPA's 128..512-token budget would be far too slow for CPU demo.
 constexpr std::int64_t kDemoImagePixels = 112 * 112;
+constexpr std::int64_t kDemoMinPixels = 56 * 56;
+
+// Native backend options with the demo image budget (what every demo job and test passes).
+backends::NativeBackendOptions demoBackendOptions();
 
 struct DemoModelReport
 {

@@ -98,8 +98,6 @@ DemoReport demoReport(const store::Workspace &ws)
                 row.metric[dataset] = name;
             }
         }
-        if (metric == QLatin1String("mpa"))
-            row.official[dataset] = row.mpaAccuracy.value(dataset), row.metric[dataset] = metric;
         if (!report.benchmarks.contains(dataset))
             report.benchmarks.append(dataset);
     }
