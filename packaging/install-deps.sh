@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="cmake ninja-build g++ pkg-config
-  qt6-base-dev libqt6sql6-sqlite qt6-qpa-plugins qt6-httpserver-dev qt6-websockets-dev qt6-svg-dev
+  qt6-base-dev libqt6sql6-sqlite libsqlite3-dev qt6-qpa-plugins qt6-httpserver-dev qt6-websockets-dev qt6-svg-dev
   libtorch-dev libopencv-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopenblas0-pthread

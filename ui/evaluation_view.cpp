@@ -1,5 +1,7 @@
 #include "evaluation_view.h"
 
+#include "store/rows.h"
+
 #include "image_pane.h"
 #include "store/sql_util.h"
 #include "util/error.h"
@@ -83,10 +85,15 @@ void EvaluationView::reload()
     if (!m_ws)
         return;
     QSqlDatabase db = m_ws->connection();
-    QSqlQuery q = store::exec(db, QStringLiteral("SELECT id, params, status FROM runs WHERE kind = 'evaluate' ORDER BY id"));
-    while (q.next()) {
-        const qint64 id = q.value(0).toLongLong();
-        const QJsonObject params = QJsonDocument::fromJson(q.value(1).toString().toUtf8()).object();
+    store::Rows runs;
+    try {
+        runs = store::readRows(db, QStringLiteral("SELECT id, params, status FROM runs WHERE kind = 'evaluate' ORDER BY id"));
+    } catch (const Error &) {
+        return; // busy: the next change reloads
+    }
+    for (const QVariantList &run : runs.rows) {
+        const qint64 id = run[0].toLongLong();
+        const QJsonObject params = QJsonDocument::fromJson(run[1].toString().toUtf8()).object();
         pipeline::EvaluationScores s;
         try {
             s = pipeline::scoreEvaluationRun(*m_ws, id);
@@ -101,7 +108,7 @@ void EvaluationView::reload()
         QList<QStandardItem *> row{number(static_cast<double>(id)), new QStandardItem(QFileInfo(params.value(QStringLiteral("model")).toString()).fileName()),
                                    new QStandardItem(params.value(QStringLiteral("dataset")).toString()), new QStandardItem(s.metric),
                                    number(std::round(1000 * s.official) / 10), number(std::round(1000 * s.mpaAccuracy) / 10),
-                                   number(static_cast<double>(s.questions)), new QStandardItem(q.value(2).toString())};
+                                   number(static_cast<double>(s.questions)), new QStandardItem(run[2].toString())};
         m_results->appendRow(row);
     }
 }
@@ -174,10 +181,14 @@ void EvaluationView::showQuestion(int flipRow)
                                r.after.toHtmlEscaped()));
     // One indexed lookup: the image behind the benchmark item.
     QSqlDatabase db = m_ws->connection();
-    QSqlQuery q = store::exec(db, QStringLiteral("SELECT i.path, i.status FROM benchmark_items b JOIN images i ON i.id = b.image_id WHERE b.id = ?"),
-                              {r.itemId});
-    if (q.next())
-        m_image->showImage(q.value(0).toString(), q.value(1).toString());
+    store::Rows image;
+    try {
+        image = store::readRows(db, QStringLiteral("SELECT i.path, i.status FROM benchmark_items b JOIN images i ON i.id = b.image_id WHERE b.id = ?"),
+                                {r.itemId});
+    } catch (const Error &) {
+    }
+    if (!image.isEmpty())
+        m_image->showImage(image.at(0, 0).toString(), image.at(0, 1).toString());
     else
         m_image->clear();
 }

@@ -1,5 +1,8 @@
 #include "image_grid.h"
 
+#include "store/rows.h"
+#include "util/error.h"
+
 #include "store/sql_util.h"
 #include "thumbnail_cache.h"
 
@@ -115,11 +118,12 @@ void ImageGridModel::reload()
     if (m_ws) {
         QSqlDatabase db = m_ws->connection();
         QVariantList binds;
-        QSqlQuery q = store::prepare(db, QStringLiteral("SELECT count(*) FROM images i WHERE %1").arg(whereSql(binds)));
-        for (const QVariant &b : binds)
-            q.addBindValue(b);
-        store::exec(q, QStringLiteral("counting images"));
-        m_total = q.next() ? q.value(0).toLongLong() : 0;
+        const QString sql = QStringLiteral("SELECT count(*) FROM images i WHERE %1").arg(whereSql(binds));
+        try {
+            m_total = store::readRows(db, sql, binds).at(0, 0).toLongLong();
+        } catch (const Error &) {
+            m_total = 0; // busy: the next refresh counts
+        }
     }
     endResetModel();
     fetchMore({});
@@ -142,24 +146,25 @@ void ImageGridModel::fetchMore(const QModelIndex &parent)
     QSqlDatabase db = m_ws->connection();
     QVariantList binds;
     const QString where = whereSql(binds);
-    QSqlQuery q(db);
+    QString sql;
     if (m_byPath) {
         // Path order pages by offset; import order by key.
-        q = store::prepare(db, QStringLiteral("SELECT i.id, i.path, i.status, COALESCE(i.sha256, ''), %1 FROM images i WHERE %2 "
-                                              "ORDER BY i.path, i.id LIMIT %3 OFFSET %4").arg(QLatin1String(kBadgeSql), where).arg(kPageSize).arg(m_cells.size()));
-        for (const QVariant &b : binds)
-            q.addBindValue(b);
+        sql = QStringLiteral("SELECT i.id, i.path, i.status, COALESCE(i.sha256, ''), %1 FROM images i WHERE %2 "
+                             "ORDER BY i.path, i.id LIMIT %3 OFFSET %4").arg(QLatin1String(kBadgeSql), where).arg(kPageSize).arg(m_cells.size());
     } else {
-        q = store::prepare(db, QStringLiteral("SELECT i.id, i.path, i.status, COALESCE(i.sha256, ''), %1 FROM images i WHERE i.id > ? AND %2 "
-                                              "ORDER BY i.id LIMIT %3").arg(QLatin1String(kBadgeSql), where).arg(kPageSize));
-        q.addBindValue(m_cells.isEmpty() ? 0 : m_cells.last().id);
-        for (const QVariant &b : binds)
-            q.addBindValue(b);
+        sql = QStringLiteral("SELECT i.id, i.path, i.status, COALESCE(i.sha256, ''), %1 FROM images i WHERE i.id > ? AND %2 "
+                             "ORDER BY i.id LIMIT %3").arg(QLatin1String(kBadgeSql), where).arg(kPageSize);
+        binds.prepend(m_cells.isEmpty() ? 0 : m_cells.last().id);
     }
-    store::exec(q, QStringLiteral("listing images"));
+    store::Rows rows;
+    try {
+        rows = store::readRows(db, sql, binds);
+    } catch (const Error &) {
+        return; // busy: scrolling or the next refresh fetches it
+    }
     QList<ImageCell> page;
-    while (q.next())
-        page.append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), q.value(3).toString(), q.value(4).toString()});
+    for (const QVariantList &v : rows.rows)
+        page.append({v[0].toLongLong(), v[1].toString(), v[2].toString(), v[3].toString(), v[4].toString()});
     if (page.size() < kPageSize)
         m_exhausted = true;
     if (page.isEmpty())
@@ -170,6 +175,44 @@ void ImageGridModel::fetchMore(const QModelIndex &parent)
         m_cells.append(c);
     }
     endInsertRows();
+}
+
+void ImageGridModel::refresh()
+{
+    if (!m_ws)
+        return;
+    if (m_cells.isEmpty()) {
+        reload();
+        return;
+    }
+    try {
+        QSqlDatabase db = m_ws->connection();
+        QVariantList binds;
+        const QString where = whereSql(binds);
+        m_total = store::readRows(db, QStringLiteral("SELECT count(*) FROM images i WHERE %1").arg(where), binds).at(0, 0).toLongLong();
+        if (m_exhausted && m_cells.size() < m_total) {
+            m_exhausted = false;
+            fetchMore({});
+        }
+        // Badges follow the samples (a new pair, a verdict, a decision).
+        const qsizetype n = std::min<qsizetype>(m_cells.size(), kBadgeRefreshLimit);
+        for (qsizetype start = 0; start < n; start += 500) {
+            QStringList ids;
+            for (qsizetype i = start; i < std::min(n, start + 500); ++i)
+                ids << QString::number(m_cells[i].id);
+            const store::Rows rows = store::readRows(db, QStringLiteral("SELECT i.id, %1 FROM images i WHERE i.id IN (%2)")
+                                                             .arg(QLatin1String(kBadgeSql), ids.join(QLatin1Char(','))));
+            for (const QVariantList &v : rows.rows) {
+                const int row = m_rowOf.value(v[0].toLongLong(), -1);
+                if (row >= 0 && m_cells[row].badge != v[1].toString()) {
+                    m_cells[row].badge = v[1].toString();
+                    Q_EMIT dataChanged(index(row), index(row), {BadgeRole, Qt::ToolTipRole});
+                }
+            }
+        }
+    } catch (const Error &) {
+        // Busy: the next change notification tries again.
+    }
 }
 
 QVariant ImageGridModel::data(const QModelIndex &index, int role) const

@@ -39,6 +39,10 @@ public:
     void setSampleFilter(const QString &task, const QString &source, const QString &text);
     void setSortByPath(bool byPath);
     qint64 totalCount() const { return m_total; }
+    // Another connection wrote: re-count, fetch what was added when the grid was fully read,
+    // and re-read the badges of the fetched cells (up to kBadgeRefreshLimit of them).
+    void refresh();
+    static constexpr int kBadgeRefreshLimit = 5000;
 
     int rowCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role) const override;

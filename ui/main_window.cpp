@@ -1,6 +1,11 @@
 #include "main_window.h"
 
 #include "datasets/importer.h"
+#include "jobs_panel.h"
+#include "row_table_model.h"
+#include "store/change_watcher.h"
+#include "store/decision_queue.h"
+#include "store/rows.h"
 #include "store/sql_util.h"
 #include "store/stats.h"
 #include "util/error.h"
@@ -113,13 +118,19 @@ void stretchColumn(QTableView *view, int column)
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
     , m_tabs(new QTabWidget(this))
-    , m_images(new ImageTableModel(this))
-    , m_samples(new SampleTableModel(this))
+    , m_images(new RowTableModel(this))
+    , m_samples(new RowTableModel(this))
     , m_counts(new QLabel(this))
+    , m_watcher(new store::ChangeWatcher(this))
 {
     setWindowTitle(tr("MPA Studio"));
+    m_images->setSpec(imageTableSpec());
+    m_samples->setSpec(sampleTableSpec());
     m_imageView = makeTable(m_images, m_tabs);
     m_sampleView = makeTable(m_samples, m_tabs);
+    for (auto [model, view] : {std::pair{m_images, m_imageView}, std::pair{m_samples, m_sampleView}})
+        model->setVisibleRows([view = view] { return std::pair<int, int>(view->rowAt(0), view->rowAt(view->viewport()->height() - 1)); });
+    connect(m_watcher, &store::ChangeWatcher::changed, this, &MainWindow::workspaceChanged);
     m_thumbnails = new ThumbnailCache(this);
     m_grid = new ImageGridModel(m_thumbnails, this);
     m_gridView = new ImageGridView(m_tabs);
@@ -170,22 +181,21 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(m_evaluation, tr("Evaluation"));
     m_models = new ModelsView(m_tabs);
     m_tabs->addTab(m_models, tr("Models"));
-    connect(m_review, &ReviewView::reviewsChanged, this, [this] {
-        if (m_ws) {
-            // One indexed count (samples_outcome_review), not every statistic, after each decision.
-            QSqlDatabase db = m_ws->connection();
-            m_counts->setText(tr("%1 approved gaps").arg(store::scalar(db, QStringLiteral(
-                "SELECT count(*) FROM samples WHERE outcome = 'gap' AND review_state = 'approved'")).toLongLong()));
-        }
-    });
+    connect(m_review, &ReviewView::reviewsChanged, this, &MainWindow::showCounts);
+    connect(m_review, &ReviewView::message, this, [this](const QString &text) { statusBar()->showMessage(text, 8000); });
     setCentralWidget(m_tabs);
     statusBar()->addPermanentWidget(m_counts);
-    // The jobs panel: queued, running and finished jobs of this session.
+    // The jobs panel: queued, running and finished jobs of this workspace in this session.
     auto *jobsDock = new QDockWidget(tr("Jobs"), this);
     jobsDock->setObjectName(QStringLiteral("jobs"));
-    m_jobList = new QListWidget(jobsDock);
-    jobsDock->setWidget(m_jobList);
+    m_jobsPanel = new JobsPanel(jobsDock);
+    jobsDock->setWidget(m_jobsPanel);
     addDockWidget(Qt::BottomDockWidgetArea, jobsDock);
+    connect(m_jobsPanel, &JobsPanel::cancelRequested, this, [this](int id) {
+        if (m_jobs)
+            m_jobs->cancel(id);
+    });
+    connect(m_jobsPanel, &JobsPanel::resumeRequested, this, [this](qint64 runId) { resumeRun(runId); });
     buildMenus();
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
@@ -234,6 +244,8 @@ void MainWindow::buildMenus()
 
 bool MainWindow::openWorkspace(const QString &path, bool create)
 {
+    if (!settleUnsavedDecisions(tr("open another workspace")))
+        return false;
     try {
         store::Workspace ws = create ? store::Workspace::openOrCreate(path) : store::Workspace::open(path);
         m_ws = ws;
@@ -256,39 +268,113 @@ bool MainWindow::openWorkspace(const QString &path, bool create)
     }
     delete m_jobs;
     m_jobs = new jobs::JobRunner(*m_ws, this);
+    m_jobsPanel->clear(); // the old workspace's jobs do not belong to this one
     connect(m_jobs, &jobs::JobRunner::progress, this, [this](int id, qint64 done, qint64 total, const QString &phase, double eta) {
         const QString text = tr("%1: %2 / %3, about %4 s left").arg(phase).arg(done).arg(total).arg(eta, 0, 'f', 0);
         statusBar()->showMessage(text);
-        for (int i = 0; i < m_jobList->count(); ++i)
-            if (m_jobList->item(i)->data(Qt::UserRole).toInt() == id)
-                m_jobList->item(i)->setText(tr("#%1 running · %2").arg(id).arg(text));
+        m_jobsPanel->jobProgress(id, done, total, text);
+        // Progress follows a committed batch: show it now rather than at the next tick.
+        m_watcher->poll();
     });
-    connect(m_jobs, &jobs::JobRunner::jobStarted, this, [this](int id, const QString &title) {
-        auto *item = new QListWidgetItem(tr("#%1 running · %2").arg(id).arg(title), m_jobList);
-        item->setData(Qt::UserRole, id);
-    });
-    connect(m_jobs, &jobs::JobRunner::jobFinished, this, [this](int id, bool ok, bool cancelled, const QString &message) {
+    connect(m_jobs, &jobs::JobRunner::jobStarted, this, [this](int id, const QString &title) { m_jobsPanel->jobStarted(id, title); });
+    connect(m_jobs, &jobs::JobRunner::jobFinished, this, [this](int id, bool ok, bool cancelled, const QString &message, qint64 runId) {
         const QString text = ok ? (cancelled ? tr("Cancelled: %1").arg(message) : tr("Finished: %1").arg(message)) : tr("Failed: %1").arg(message);
         statusBar()->showMessage(text);
-        for (int i = 0; i < m_jobList->count(); ++i)
-            if (m_jobList->item(i)->data(Qt::UserRole).toInt() == id)
-                m_jobList->item(i)->setText(tr("#%1 · %2").arg(id).arg(text));
-        reload();
-        m_evaluation->reload();
-        m_models->reload();
+        bool resumable = false;
+        if (runId > 0 && m_ws) {
+            try {
+                QSqlDatabase db = m_ws->connection();
+                const store::Rows kind = store::readRows(db, QStringLiteral("SELECT kind FROM runs WHERE id = ?"), {runId});
+                resumable = !kind.isEmpty() && kind.at(0, 0).toString() != QLatin1String("import");
+            } catch (const Error &) {
+            }
+        }
+        m_jobsPanel->jobFinished(id, ok, cancelled, message, runId, resumable);
+        m_watcher->poll();
+        fillAnnotatorFilter();
+        showCounts();
     });
+    m_watcher->setWorkspace(*m_ws);
     QSettings().setValue(QStringLiteral("workspace/last"), m_ws->root());
     rememberRecent(m_ws->root());
     reload();
     return true;
 }
 
+void MainWindow::workspaceChanged(quint32 tables)
+{
+    if (!m_ws)
+        return;
+    if (tables & store::Tables::Images)
+        m_images->refresh();
+    if (tables & (store::Tables::Samples | store::Tables::Images))
+        m_samples->refresh();
+    if (tables & (store::Tables::Samples | store::Tables::Images))
+        m_grid->refresh();
+    m_review->workspaceChanged(tables);
+    m_dashboard->workspaceChanged(tables);
+    // Scores are computed per run: recompute when a run starts or ends, not per prediction.
+    if (tables & store::Tables::Runs)
+        m_evaluation->reload();
+    if (tables & store::Tables::Models)
+        m_models->reload();
+    if (tables & store::Tables::Runs)
+        fillAnnotatorFilter();
+    if (tables & (store::Tables::Images | store::Tables::Samples))
+        showCounts();
+}
+
+void MainWindow::showCounts()
+{
+    if (!m_ws)
+        return;
+    try {
+        // Three indexed counts, not every statistic.
+        QSqlDatabase db = m_ws->connection();
+        const store::Rows r = store::readRows(db, QStringLiteral(
+            "SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM samples), "
+            "(SELECT count(*) FROM samples WHERE outcome = 'gap' AND verdict_stale = 0 AND review_state = 'approved')"));
+        m_counts->setText(tr("%1 images · %2 samples · %3 approved gaps").arg(r.at(0, 0).toLongLong()).arg(r.at(0, 1).toLongLong()).arg(r.at(0, 2).toLongLong()));
+    } catch (const Error &) {
+        // Busy: the next change updates the counts.
+    }
+}
+
+int MainWindow::unsavedDecisions() const
+{
+    return m_review->decisionQueue()->pendingCount();
+}
+
+bool MainWindow::settleUnsavedDecisions(const QString &action)
+{
+    store::DecisionQueue *q = m_review->decisionQueue();
+    if (q->pendingCount() == 0 || q->flush(3000))
+        return true;
+    const auto answer = QMessageBox::warning(
+        this, tr("Unsaved review decisions"),
+        tr("%n review decision(s) could not be saved yet: %1\n\nKeep trying (recommended), or %2 and lose them?", nullptr, q->pendingCount())
+            .arg(q->lastError(), action),
+        QMessageBox::Retry | QMessageBox::Discard, QMessageBox::Retry);
+    if (answer == QMessageBox::Retry)
+        return q->flush(10000);
+    return true;
+}
+
+int MainWindow::enqueueJob(const QString &title, std::function<pipeline::JobSummary(const store::Workspace &, const ProgressFn &)> job)
+{
+    if (!m_jobs)
+        return 0;
+    const int id = m_jobs->enqueue(title, std::move(job));
+    m_jobsPanel->jobQueued(id, title);
+    return id;
+}
+
 void MainWindow::reload()
 {
     if (!m_ws)
         return;
-    m_images->load(*m_ws);
-    m_samples->load(*m_ws);
+    m_images->setWorkspace(*m_ws);
+    m_samples->setWorkspace(*m_ws);
     m_review->setWorkspace(*m_ws);
     m_grid->setWorkspace(*m_ws);
     fillAnnotatorFilter();
@@ -297,13 +383,7 @@ void MainWindow::reload()
     m_dashboard->setWorkspace(*m_ws);
     stretchColumn(m_imageView, 1);
     stretchColumn(m_sampleView, 3);
-    const store::WorkspaceStats stats = store::collectStats(*m_ws);
-    qint64 images = 0, samples = 0;
-    for (const auto &s : stats.imagesByStatus)
-        images += s.second;
-    for (const auto &s : stats.samplesByParse)
-        samples += s.second;
-    m_counts->setText(tr("%1 images · %2 samples · %3 approved gaps").arg(images).arg(samples).arg(stats.approvedGaps));
+    showCounts();
 }
 
 // One entry per Pseudo Annotator run (the runs table is small), named by its model; samples
@@ -317,10 +397,14 @@ void MainWindow::fillAnnotatorFilter()
         m_annotatorFilter->clear();
         m_annotatorFilter->addItem(tr("Any annotator"), QString());
         QSqlDatabase db = m_ws->connection();
-        QSqlQuery q = store::exec(db, QStringLiteral("SELECT id, params FROM runs WHERE kind = 'annotate' ORDER BY id"));
-        while (q.next()) {
-            const qint64 run = q.value(0).toLongLong();
-            const QJsonObject params = QJsonDocument::fromJson(q.value(1).toString().toUtf8()).object();
+        store::Rows rows;
+        try {
+            rows = store::readRows(db, QStringLiteral("SELECT id, params FROM runs WHERE kind = 'annotate' ORDER BY id"));
+        } catch (const Error &) {
+        }
+        for (const QVariantList &v : rows.rows) {
+            const qint64 run = v[0].toLongLong();
+            const QJsonObject params = QJsonDocument::fromJson(v[1].toString().toUtf8()).object();
             const QString model = QFileInfo(params.value(QStringLiteral("model")).toString()).fileName();
             m_annotatorFilter->addItem(tr("run %1 · %2").arg(run).arg(model), QStringLiteral("pa:run%1").arg(run));
         }
@@ -360,7 +444,7 @@ bool MainWindow::startDemoWorkspace(const QString &path, const demo::DemoLoopOpt
         return false;
     // The whole loop (world, annotate, identify, scripted review, evaluate, align and the
     // comparisons) runs as one job: progress in the status bar, views refresh as runs finish.
-    m_jobs->enqueue(tr("demo loop"), [options](const store::Workspace &ws, const ProgressFn &progress) {
+    enqueueJob(tr("demo loop"), [options](const store::Workspace &ws, const ProgressFn &progress) {
         demo::runDemoLoop(ws, options, progress);
         pipeline::JobSummary s;
         s.done = 1;
@@ -384,7 +468,7 @@ void MainWindow::importImages()
     if (dir.isEmpty())
         return;
     // The scan and hashing run as a job (worker thread, own connection, progress in the status bar).
-    m_jobs->enqueue(tr("import %1").arg(dir), [dir](const store::Workspace &ws, const ProgressFn &progress) {
+    enqueueJob(tr("import %1").arg(dir), [dir](const store::Workspace &ws, const ProgressFn &progress) {
         const datasets::ImportReport report = datasets::Importer(ws, progress).importImageFolder(dir);
         pipeline::JobSummary s;
         s.runId = report.runId;
@@ -408,9 +492,13 @@ void MainWindow::showView(const QString &name)
         return;
     m_tabs->setCurrentIndex(index);
     if (index == 4 && m_ws) {
-        QSqlQuery q(m_ws->connection());
-        if (q.exec(QStringLiteral("SELECT run_id FROM metrics WHERE name = 'loss' ORDER BY run_id DESC LIMIT 1")) && q.next())
-            m_dashboard->showRuns({q.value(0).toLongLong()});
+        try {
+            QSqlDatabase db = m_ws->connection();
+            const store::Rows r = store::readRows(db, QStringLiteral("SELECT max(run_id) FROM metrics WHERE name = 'loss'"));
+            if (!r.isEmpty() && !r.at(0, 0).isNull())
+                m_dashboard->showRuns({r.at(0, 0).toLongLong()});
+        } catch (const Error &) {
+        }
     }
 }
 
@@ -439,7 +527,7 @@ void MainWindow::launchAlign()
     if (model.isEmpty())
         return;
     pipeline::AlignParams params;
-    m_jobs->enqueue(tr("align"), [model, params](const store::Workspace &ws, const ProgressFn &progress) {
+    enqueueJob(tr("align"), [model, params](const store::Workspace &ws, const ProgressFn &progress) {
         return pipeline::runParityLeveler(ws, model, params, progress);
     });
     statusBar()->showMessage(tr("Alignment queued (%1 approved gaps)").arg(stats.approvedGaps));
@@ -449,16 +537,21 @@ void MainWindow::resumeStoppedRun()
 {
     if (!m_ws)
         return;
-    QSqlQuery q(m_ws->connection());
-    q.exec(QStringLiteral("SELECT id, kind, status, name, params FROM runs WHERE kind != 'import' AND status IN ('interrupted', 'cancelled', 'failed') ORDER BY id DESC"));
+    store::Rows rows;
+    try {
+        QSqlDatabase db = m_ws->connection();
+        rows = store::readRows(db, QStringLiteral("SELECT id, kind, status, name FROM runs WHERE kind NOT IN ('import', 'export') "
+                                                  "AND status IN ('interrupted', 'cancelled', 'failed') ORDER BY id DESC"));
+    } catch (const Error &e) {
+        statusBar()->showMessage(e.message(), 8000);
+        return;
+    }
     QStringList items;
-    QHash<QString, QPair<qint64, QString>> runs;
-    QHash<qint64, QJsonObject> params;
-    while (q.next()) {
-        const QString label = tr("#%1 %2 (%3) %4").arg(q.value(0).toLongLong()).arg(q.value(1).toString(), q.value(2).toString(), q.value(3).toString());
+    QHash<QString, qint64> runs;
+    for (const QVariantList &v : rows.rows) {
+        const QString label = tr("#%1 %2 (%3) %4").arg(v[0].toLongLong()).arg(v[1].toString(), v[2].toString(), v[3].toString());
         items << label;
-        runs.insert(label, {q.value(0).toLongLong(), q.value(1).toString()});
-        params.insert(q.value(0).toLongLong(), QJsonDocument::fromJson(q.value(4).toString().toUtf8()).object());
+        runs.insert(label, v[0].toLongLong());
     }
     if (items.isEmpty()) {
         QMessageBox::information(this, tr("Resume"), tr("No interrupted, cancelled or failed runs."));
@@ -466,12 +559,28 @@ void MainWindow::resumeStoppedRun()
     }
     bool ok = false;
     const QString chosen = QInputDialog::getItem(this, tr("Resume a stopped run"), tr("Run"), items, 0, false, &ok);
-    if (!ok)
-        return;
-    const auto [runId, kind] = runs.value(chosen);
-    const QJsonObject p = params.value(runId);
+    if (ok)
+        resumeRun(runs.value(chosen));
+}
+
+int MainWindow::resumeRun(qint64 runId)
+{
+    if (!m_ws || runId <= 0)
+        return 0;
+    store::Rows rows;
+    try {
+        QSqlDatabase db = m_ws->connection();
+        rows = store::readRows(db, QStringLiteral("SELECT kind, params FROM runs WHERE id = ?"), {runId});
+    } catch (const Error &e) {
+        statusBar()->showMessage(e.message(), 8000);
+        return 0;
+    }
+    if (rows.isEmpty())
+        return 0;
+    const QString kind = rows.at(0, 0).toString();
+    const QJsonObject p = QJsonDocument::fromJson(rows.at(0, 1).toString().toUtf8()).object();
     // Each job reads its own settings back from the run record; only the models are needed here.
-    m_jobs->enqueue(tr("resume #%1").arg(runId), [runId, kind, p](const store::Workspace &ws, const ProgressFn &progress) {
+    return enqueueJob(tr("resume #%1 (%2)").arg(runId).arg(kind), [runId, kind, p](const store::Workspace &ws, const ProgressFn &progress) {
         return runJob(ws, kind, p, runId, progress);
     });
 }
@@ -555,7 +664,7 @@ void MainWindow::launch(int kindValue)
     static const char *kinds[] = {"annotate", "identify", "align", "evaluate"};
     const QString kindName = QString::fromLatin1(kinds[static_cast<int>(r.kind)]);
     const QJsonObject config = r.toConfig();
-    m_jobs->enqueue(dialog.windowTitle(), [kindName, config](const store::Workspace &ws, const ProgressFn &progress) {
+    enqueueJob(dialog.windowTitle(), [kindName, config](const store::Workspace &ws, const ProgressFn &progress) {
         return runJob(ws, kindName, config, 0, progress);
     });
     statusBar()->showMessage(tr("%1: queued").arg(dialog.windowTitle()));
@@ -612,7 +721,7 @@ void MainWindow::importAnnotations()
     else if (r.format == QLatin1String("mpa-pi"))
         r.role = extra->text();
     // Parsing and writing happen on the job thread.
-    m_jobs->enqueue(tr("import %1").arg(QFileInfo(r.file).fileName()), [r](const store::Workspace &ws, const ProgressFn &progress) {
+    enqueueJob(tr("import %1").arg(QFileInfo(r.file).fileName()), [r](const store::Workspace &ws, const ProgressFn &progress) {
         const datasets::ImportReport report = datasets::importAnnotations(ws, r, progress);
         pipeline::JobSummary s;
         s.runId = report.runId;
@@ -623,6 +732,10 @@ void MainWindow::importAnnotations()
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (!settleUnsavedDecisions(tr("quit"))) {
+        event->ignore();
+        return;
+    }
     QSettings settings;
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());

@@ -7,9 +7,15 @@ class JobRunner;
 namespace mpa::demo {
 struct DemoLoopOptions;
 }
+namespace mpa::store {
+class ChangeWatcher;
+}
 
 #include <QMainWindow>
+#include <functional>
 #include <optional>
+
+#include "pipeline/run_scope.h"
 
 class QComboBox;
 class QLabel;
@@ -19,8 +25,8 @@ class QTableView;
 
 namespace mpa::ui {
 
-class ImageTableModel;
-class SampleTableModel;
+class JobsPanel;
+class RowTableModel;
 class ReviewView;
 class ImageGridModel;
 class ImageGridView;
@@ -47,6 +53,20 @@ public:
     bool compareEvaluations(qint64 runA, qint64 runB);
     // Opens a new workspace at `path` and fills it with the demo loop as a background job.
     bool startDemoWorkspace(const QString &path, const demo::DemoLoopOptions &options);
+    // Queues a job on this workspace's runner and lists it in the Jobs panel; returns its id.
+    int enqueueJob(const QString &title, std::function<pipeline::JobSummary(const store::Workspace &, const ProgressFn &)> job);
+    // Resumes a stopped annotate / identify / align / evaluate run as a job (0 when it cannot).
+    int resumeRun(qint64 runId);
+    // Decisions the Review view has not been able to save yet (busy database; retried).
+    int unsavedDecisions() const;
+
+    jobs::JobRunner *jobRunner() const { return m_jobs; }
+    JobsPanel *jobsPanel() const { return m_jobsPanel; }
+    store::ChangeWatcher *changeWatcher() const { return m_watcher; }
+    ReviewView *reviewView() const { return m_review; }
+    RunDashboard *runDashboard() const { return m_dashboard; }
+    RowTableModel *sampleTable() const { return m_samples; }
+    RowTableModel *imageTable() const { return m_images; }
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -63,7 +83,13 @@ private:
     void launch(int kind);
     void showShortcuts();
     void resumeStoppedRun();
-    QListWidget *m_jobList = nullptr;
+    JobsPanel *m_jobsPanel = nullptr;
+    // What another connection (a job thread, another process) wrote: refresh what it touched.
+    void workspaceChanged(quint32 tables);
+    void showCounts();
+    // Saves or confirms dropping decisions still queued; false: the person chose to stay.
+    bool settleUnsavedDecisions(const QString &action);
+    store::ChangeWatcher *m_watcher = nullptr;
     void applyTheme(const QString &theme);
     void rememberRecent(const QString &path);
     void rebuildRecentMenu();
@@ -73,8 +99,8 @@ private:
     QTabWidget *m_tabs = nullptr;
     QTableView *m_imageView = nullptr;
     QTableView *m_sampleView = nullptr;
-    ImageTableModel *m_images = nullptr;
-    SampleTableModel *m_samples = nullptr;
+    RowTableModel *m_images = nullptr;
+    RowTableModel *m_samples = nullptr;
     QLabel *m_counts = nullptr;
     ReviewView *m_review = nullptr;
     ThumbnailCache *m_thumbnails = nullptr;

@@ -1,5 +1,7 @@
 #include "models_view.h"
 
+#include "store/rows.h"
+
 #include "backends/http_backend.h"
 #include "store/catalog.h"
 #include "util/error.h"
@@ -16,7 +18,7 @@
 #include <QPointer>
 #include <QPushButton>
 #include <QSqlQuery>
-#include <QSqlQueryModel>
+#include <QStandardItemModel>
 #include <QTableView>
 #include <QThread>
 #include <QVBoxLayout>
@@ -43,7 +45,7 @@ void offThread(QObject *context, Work work, Then then)
 
 ModelsView::ModelsView(QWidget *parent)
     : QWidget(parent)
-    , m_model(new QSqlQueryModel(this))
+    , m_model(new QStandardItemModel(this))
     , m_table(new QTableView(this))
     , m_report(new QPlainTextEdit(this))
 {
@@ -88,9 +90,24 @@ void ModelsView::reload()
 {
     if (!m_ws)
         return;
-    QSqlQuery q(m_ws->connection());
-    q.exec(QStringLiteral("SELECT name, kind, role, location FROM models ORDER BY id"));
-    m_model->setQuery(std::move(q));
+    store::Rows rows;
+    try {
+        QSqlDatabase db = m_ws->connection();
+        rows = store::readRows(db, QStringLiteral("SELECT name, kind, role, location FROM models ORDER BY id"));
+    } catch (const Error &) {
+        return; // busy: the next change reloads
+    }
+    m_model->clear();
+    m_model->setHorizontalHeaderLabels({tr("name"), tr("kind"), tr("role"), tr("location")});
+    for (const QVariantList &v : rows.rows) {
+        QList<QStandardItem *> row;
+        for (const QVariant &c : v) {
+            auto *item = new QStandardItem(c.toString());
+            item->setEditable(false);
+            row << item;
+        }
+        m_model->appendRow(row);
+    }
 }
 
 QString ModelsView::lastReport() const

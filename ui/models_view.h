@@ -10,7 +10,7 @@
 #include <optional>
 
 class QPlainTextEdit;
-class QSqlQueryModel;
+class QStandardItemModel;
 class QTableView;
 
 namespace mpa::ui {
@@ -32,7 +32,7 @@ public:
 
 private:
     std::optional<store::Workspace> m_ws;
-    QSqlQueryModel *m_model;
+    QStandardItemModel *m_model;
     QTableView *m_table;
     QPlainTextEdit *m_report;
 };

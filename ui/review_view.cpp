@@ -3,7 +3,10 @@
 #include "image_pane.h"
 #include "metrics/mpa_match.h"
 #include "sample_list_model.h"
+#include "store/change_watcher.h"
+#include "store/decision_queue.h"
 #include "store/review_journal.h"
+#include "store/rows.h"
 #include "store/sql_util.h"
 #include "util/error.h"
 
@@ -50,7 +53,15 @@ ReviewView::ReviewView(QWidget *parent)
     , m_answer(new QLineEdit(this))
     , m_details(new QTextBrowser(this))
     , m_counts(new QLabel(this))
+    , m_queue(new store::DecisionQueue(this))
 {
+    m_model->setPendingCheck([this](qint64 id) { return m_queue->isPending(id); });
+    connect(m_queue, &store::DecisionQueue::written, this, &ReviewView::onWritten);
+    connect(m_queue, &store::DecisionQueue::pendingChanged, this, [this](int, const QString &reason) {
+        m_pendingReason = reason;
+        m_model->pendingChanged();
+        showCounts();
+    });
     m_outcome->addItem(tr("All outcomes"), QString());
     m_outcome->addItem(tr("Knowledge gaps"), QStringLiteral("gap"));
     m_outcome->addItem(tr("Both right"), QStringLiteral("both_right"));
@@ -120,6 +131,7 @@ ReviewView::ReviewView(QWidget *parent)
     connect(m_order, &QComboBox::currentIndexChanged, this, &ReviewView::applyFilter);
     connect(m_search, &QLineEdit::returnPressed, this, &ReviewView::applyFilter);
     connect(m_list->selectionModel(), &QItemSelectionModel::currentChanged, this, &ReviewView::showCurrent);
+    // Enter saves the edit and hands the keyboard back to the list (A / R decide again).
     connect(m_question, &QLineEdit::returnPressed, this, &ReviewView::saveEdits);
     connect(m_answer, &QLineEdit::returnPressed, this, &ReviewView::saveEdits);
 
@@ -171,25 +183,81 @@ qint64 ReviewView::currentSampleId() const
     return r ? r->id : 0;
 }
 
-void ReviewView::record(qint64 sampleId, store::Decision d)
+std::pair<int, int> ReviewView::visibleRows() const
 {
-    const int row = m_model->rowOfSample(sampleId);
-    const QString before = row >= 0 ? m_model->rowAt(row)->reviewState : QString();
-    try {
-        store::ReviewJournal(*m_ws).record(sampleId, d);
-    } catch (const Error &e) {
-        QMessageBox::warning(this, tr("Review not saved"), e.message());
+    const int first = m_list->indexAt(QPoint(1, 1)).row();
+    const int last = m_list->indexAt(QPoint(1, m_list->viewport()->height() - 2)).row();
+    const int a = first < 0 ? 0 : first;
+    // An offscreen or not yet laid out list: the first page.
+    return {a, last < 0 ? a + SampleListModel::kPageSize : last};
+}
+
+void ReviewView::workspaceChanged(quint32 tables)
+{
+    if (!m_ws || !(tables & (store::Tables::Samples | store::Tables::Reviews | store::Tables::Images)))
         return;
+    const qint64 current = currentSampleId();
+    const auto [first, last] = visibleRows();
+    m_model->refreshRows(first - 8, last + 8);
+    if (current == 0 && m_model->rowCount() > 0)
+        m_list->setCurrentIndex(m_model->index(0));
+    updateCounts();
+    // The inspector follows, unless the person is typing an edit into it.
+    if (!m_question->isModified() && !m_answer->isModified())
+        showCurrent();
+}
+
+void ReviewView::submit(const QList<QPair<qint64, QString>> &before, const QList<QPair<qint64, store::Decision>> &decisions,
+                        std::optional<QString> question, std::optional<QString> answer, const QString &note)
+{
+    if (!m_ws || decisions.isEmpty())
+        return;
+    QList<QPair<qint64, QPair<QString, QString>>> transitions;
+    for (qsizetype i = 0; i < decisions.size(); ++i)
+        transitions.append({decisions[i].first, {before.value(i).second, stateAfter(decisions[i].second)}});
+    const quint64 ticket = m_queue->nextTicket();
+    m_transitions.insert(ticket, transitions);
+    try {
+        if (decisions.size() == 1)
+            m_queue->submit(*m_ws, decisions.first().first, decisions.first().second, std::move(question), std::move(answer), note);
+        else
+            m_queue->submitMany(*m_ws, decisions, note);
+    } catch (const Error &e) {
+        // Only a read-only workspace gets here (busy databases queue): nothing can be saved.
+        m_transitions.remove(ticket);
+        QMessageBox::warning(this, tr("Review not saved"), e.message());
     }
-    m_model->refreshSample(sampleId);
-    // One sample moved from one state to another: adjust instead of recounting the workspace.
-    if (before.isEmpty()) {
-        updateCounts();
+}
+
+void ReviewView::onWritten(quint64 ticket, const QList<qint64> &ids)
+{
+    const auto transitions = m_transitions.take(ticket);
+    for (const auto &[id, states] : transitions) {
+        if (!states.first.isEmpty()) {
+            m_stateCounts[states.first] -= 1;
+            m_stateCounts[states.second] += 1;
+        }
+    }
+    bool unknownBefore = false;
+    for (const auto &t : transitions)
+        unknownBefore |= t.second.first.isEmpty();
+    QList<qint64> changed = ids;
+    if (changed.isEmpty())
+        for (const auto &t : transitions)
+            changed << t.first;
+    if (changed.size() > 64) {
+        const auto [first, last] = visibleRows();
+        m_model->refreshRows(first, last);
     } else {
-        m_stateCounts[before] -= 1;
-        m_stateCounts[stateAfter(d)] += 1;
-        showCounts();
+        for (qint64 id : std::as_const(changed))
+            m_model->refreshSample(id);
     }
+    if (unknownBefore)
+        updateCounts();
+    else
+        showCounts();
+    if (!m_question->isModified() && !m_answer->isModified())
+        showCurrent();
     Q_EMIT reviewsChanged();
 }
 
@@ -199,10 +267,35 @@ void ReviewView::decide(store::Decision decision)
     if (!m_ws || !r)
         return;
     const qint64 id = r->id;
-    m_undo.append({id, r->reviewState, decision});
+    const Step step{{{id, r->reviewState}}, decision, false};
+    m_undo.append(step);
     m_redo.clear();
-    record(id, decision);
+    submit(step.before, {{id, decision}});
     next();
+}
+
+QString ReviewView::describe(const Step &s, bool undoing) const
+{
+    const QString what = s.after == store::Decision::Approve ? tr("approve") : s.after == store::Decision::Reject ? tr("reject") : tr("clear");
+    const QString verb = undoing ? tr("Undid") : tr("Redid");
+    if (s.before.size() != 1)
+        return tr("%1: %2 of %3 samples").arg(verb, what).arg(s.before.size());
+    const qint64 id = s.before.first().first;
+    const QString hidden = m_model->rowOfSample(id) < 0 ? tr(" (hidden by the current filter)") : QString();
+    return tr("%1: %2 of sample %3%4").arg(verb, what).arg(id).arg(hidden);
+}
+
+void ReviewView::applyStep(const Step &s, bool undoing)
+{
+    QList<QPair<qint64, QString>> before;
+    QList<QPair<qint64, store::Decision>> decisions;
+    for (const auto &[id, state] : s.before) {
+        const int row = m_model->rowOfSample(id);
+        before.append({id, row >= 0 ? m_model->rowAt(row)->reviewState : (undoing ? stateAfter(s.after) : state)});
+        decisions.append({id, undoing ? decisionFor(state) : s.after});
+    }
+    submit(before, decisions, {}, {}, undoing ? tr("undo") : QString());
+    Q_EMIT message(describe(s, undoing));
 }
 
 void ReviewView::undo()
@@ -211,10 +304,12 @@ void ReviewView::undo()
         return;
     const Step s = m_undo.takeLast();
     m_redo.append(s);
-    record(s.sampleId, decisionFor(s.before));
-    const int row = m_model->rowOfSample(s.sampleId);
-    if (row >= 0)
-        m_list->setCurrentIndex(m_model->index(row));
+    applyStep(s, true);
+    if (s.before.size() == 1) {
+        const int row = m_model->rowOfSample(s.before.first().first);
+        if (row >= 0)
+            m_list->setCurrentIndex(m_model->index(row));
+    }
 }
 
 void ReviewView::redo()
@@ -223,21 +318,31 @@ void ReviewView::redo()
         return;
     const Step s = m_redo.takeLast();
     m_undo.append(s);
-    record(s.sampleId, s.after);
+    applyStep(s, false);
 }
 
 void ReviewView::decideAllFiltered(store::Decision decision)
 {
     if (!m_ws)
         return;
-    const QList<qint64> ids = store::SampleQuery(*m_ws).ids(m_model->filter());
+    QList<QPair<qint64, QString>> before;
     try {
-        store::ReviewJournal(*m_ws).recordMany(ids, decision, tr("bulk"));
+        before = store::SampleQuery(*m_ws).idsWithState(m_model->filter());
     } catch (const Error &e) {
-        QMessageBox::warning(this, tr("Reviews not saved"), e.message());
+        Q_EMIT message(tr("Could not list the samples (try again): %1").arg(e.message()));
+        return;
     }
-    applyFilter();
-    Q_EMIT reviewsChanged();
+    if (before.isEmpty())
+        return;
+    QList<QPair<qint64, store::Decision>> decisions;
+    decisions.reserve(before.size());
+    for (const auto &b : std::as_const(before))
+        decisions.append({b.first, decision});
+    Step step{before, decision, true};
+    m_undo.append(step);
+    m_redo.clear();
+    submit(before, decisions, {}, {}, tr("bulk"));
+    Q_EMIT message(tr("%1 %2 samples").arg(decision == store::Decision::Approve ? tr("Approved") : tr("Rejected")).arg(before.size()));
 }
 
 void ReviewView::next()
@@ -266,16 +371,12 @@ void ReviewView::saveEdits()
         q = m_question->text();
     if (m_answer->text() != r->answer)
         a = m_answer->text();
+    m_list->setFocus(); // A / R decide again, whether or not something changed
     if (!q && !a)
         return;
-    try {
-        store::ReviewJournal(*m_ws).record(r->id, decisionFor(r->reviewState), q, a, tr("edited"));
-    } catch (const Error &e) {
-        QMessageBox::warning(this, tr("Edit not saved"), e.message());
-        return;
-    }
-    m_model->refreshSample(r->id);
-    Q_EMIT reviewsChanged();
+    m_question->setModified(false);
+    m_answer->setModified(false);
+    submit({{r->id, r->reviewState}}, {{r->id, decisionFor(r->reviewState)}}, q, a, tr("edited"));
 }
 
 QString ReviewView::countsText() const
@@ -289,21 +390,32 @@ void ReviewView::updateCounts()
         m_counts->clear();
         return;
     }
-    QSqlDatabase db = m_ws->connection();
-    QSqlQuery q = store::exec(db, QStringLiteral("SELECT review_state, count(*) FROM samples GROUP BY review_state"));
-    m_stateCounts.clear();
-    while (q.next())
-        m_stateCounts[q.value(0).toString()] = q.value(1).toLongLong();
+    try {
+        QSqlDatabase db = m_ws->connection();
+        const store::Rows rows = store::readRows(db, QStringLiteral("SELECT review_state, count(*) FROM samples GROUP BY review_state"));
+        m_stateCounts.clear();
+        for (const QVariantList &r : rows.rows)
+            m_stateCounts[r[0].toString()] = r[1].toLongLong();
+    } catch (const Error &) {
+        // Busy: keep the last counts; the next change recounts.
+    }
     showCounts();
 }
 
 void ReviewView::showCounts()
 {
-    m_counts->setText(tr("%1 shown · %2 approved · %3 rejected · %4 pending")
-                          .arg(m_model->totalCount())
-                          .arg(m_stateCounts.value(QStringLiteral("approved")))
-                          .arg(m_stateCounts.value(QStringLiteral("rejected")))
-                          .arg(m_stateCounts.value(QStringLiteral("pending"))));
+    QString text = tr("%1 shown · %2 approved · %3 rejected · %4 pending")
+                       .arg(m_model->totalCount())
+                       .arg(m_stateCounts.value(QStringLiteral("approved")))
+                       .arg(m_stateCounts.value(QStringLiteral("rejected")))
+                       .arg(m_stateCounts.value(QStringLiteral("pending")));
+    if (const int unsaved = m_queue->pendingCount(); unsaved > 0) {
+        text += tr(" · ⏳ %n decision(s) not saved yet, retrying", nullptr, unsaved);
+        m_counts->setToolTip(m_pendingReason);
+    } else {
+        m_counts->setToolTip(QString());
+    }
+    m_counts->setText(text);
 }
 
 void ReviewView::showCurrent()
@@ -319,27 +431,41 @@ void ReviewView::showCurrent()
         return;
     }
     // Both models' answers with their normalised forms: the match is what decides the outcome.
-    QString html = QStringLiteral("<p><b>Outcome:</b> %1 &nbsp; <b>Review:</b> %2 &nbsp; <b>Task:</b> %3</p>")
-                       .arg(r->outcome.isEmpty() ? tr("not identified") : r->outcome, r->reviewState, r->task.toHtmlEscaped());
+    const QString outcome = r->outcome.isEmpty() ? tr("not identified")
+                          : r->verdictStale ? tr("%1 — stale: the pair was edited after this verdict; re-identify to judge the new text").arg(r->outcome)
+                                            : r->outcome;
+    QString html = QStringLiteral("<p><b>Outcome:</b> %1 &nbsp; <b>Review:</b> %2%4 &nbsp; <b>Task:</b> %3</p>")
+                       .arg(outcome, r->reviewState, r->task.toHtmlEscaped(),
+                            m_queue->isPending(r->id) ? tr(" (a decision is waiting to be saved)") : QString());
     if (r->originalQuestion != r->question || r->originalAnswer != r->answer)
         html += tr("<p><i>Original:</i> %1 → %2</p>").arg(r->originalQuestion.toHtmlEscaped(), r->originalAnswer.toHtmlEscaped());
     const QString g = metrics::mpaNormalise(r->answer);
     QSqlDatabase db = m_ws->connection();
-    QSqlQuery q = store::exec(db, QStringLiteral("SELECT m.name, m.role, a.text FROM answers a JOIN models m ON m.id = a.model_id "
-                                                 "WHERE a.sample_id = ? ORDER BY a.id"), {r->id});
+    store::Rows answers, runs;
+    QList<store::ReviewEntry> history;
+    try {
+        answers = store::readRows(db, QStringLiteral("SELECT m.name, m.role, a.text FROM answers a JOIN models m ON m.id = a.model_id "
+                                                     "WHERE a.sample_id = ? ORDER BY a.id"), {r->id});
+        history = store::ReviewJournal(*m_ws).history(r->id);
+        runs = store::readRows(db, QStringLiteral("SELECT DISTINCT r.id, r.kind, r.name FROM runs r WHERE r.id IN "
+                                                  "(SELECT run_id FROM answers WHERE sample_id = ? UNION SELECT run_id FROM verdicts WHERE sample_id = ? "
+                                                  "UNION SELECT run_id FROM samples WHERE id = ?) ORDER BY r.id"),
+                               {r->id, r->id, r->id});
+    } catch (const Error &e) {
+        html += tr("<p><i>Could not read the answers now (%1); they appear at the next update.</i></p>").arg(e.message().toHtmlEscaped());
+    }
     html += QStringLiteral("<table cellpadding=3><tr><th>model</th><th>answer</th><th>normalised</th><th>contains \"%1\"</th></tr>").arg(g.toHtmlEscaped());
-    while (q.next()) {
-        const QString norm = metrics::mpaNormalise(q.value(2).toString());
+    for (const QVariantList &a : answers.rows) {
+        const QString norm = metrics::mpaNormalise(a[2].toString());
         const bool match = norm.contains(g);
         html += QStringLiteral("<tr><td>%1 (%2)</td><td>%3</td><td><tt>%4</tt></td><td style='color:%5'>%6</td></tr>")
-                    .arg(q.value(0).toString().toHtmlEscaped(), q.value(1).toString(), q.value(2).toString().toHtmlEscaped(), norm.toHtmlEscaped(),
+                    .arg(a[0].toString().toHtmlEscaped(), a[1].toString(), a[2].toString().toHtmlEscaped(), norm.toHtmlEscaped(),
                          match ? QStringLiteral("#2e7d32") : QStringLiteral("#c62828"), match ? tr("yes") : tr("no"));
     }
     html += QStringLiteral("</table>");
     if (!r->parsed)
         html += tr("<p><b>Raw output (did not parse):</b></p><pre>%1</pre>").arg(r->rawText.toHtmlEscaped());
     // The sample's history: every decision in the journal, and the runs that touched it.
-    const QList<store::ReviewEntry> history = store::ReviewJournal(*m_ws).history(r->id);
     if (!history.isEmpty()) {
         html += tr("<p><b>History</b></p><ul>");
         for (const store::ReviewEntry &e : history) {
@@ -354,13 +480,9 @@ void ReviewView::showCurrent()
         }
         html += QStringLiteral("</ul>");
     }
-    QSqlQuery runs = store::exec(db, QStringLiteral("SELECT DISTINCT r.id, r.kind, r.name FROM runs r WHERE r.id IN "
-                                                    "(SELECT run_id FROM answers WHERE sample_id = ? UNION SELECT run_id FROM verdicts WHERE sample_id = ? "
-                                                    "UNION SELECT run_id FROM samples WHERE id = ?) ORDER BY r.id"),
-                                 {r->id, r->id, r->id});
     QStringList runNames;
-    while (runs.next())
-        runNames << QStringLiteral("%1 #%2").arg(runs.value(1).toString()).arg(runs.value(0).toLongLong());
+    for (const QVariantList &run : runs.rows)
+        runNames << QStringLiteral("%1 #%2").arg(run[1].toString()).arg(run[0].toLongLong());
     if (!runNames.isEmpty())
         html += tr("<p><b>Runs:</b> %1</p>").arg(runNames.join(QStringLiteral(", ")));
     html += tr("<p style='color:gray'>%1</p>").arg(r->imagePath.toHtmlEscaped());

@@ -2,11 +2,14 @@
 // Review: a filtered queue of samples, an inspector (image, pseudo pair, both models' answers
 // with their normalised forms and the match), and keyboard decisions committed at once:
 // A approve, R reject, U clear, J/K or arrows next/previous, Ctrl+Z undo, Ctrl+Shift+Z redo.
-// Undo is a new journal entry restoring the previous state (the journal is append-only).
+// Undo is a new journal entry restoring the previous state (the journal is append-only); one
+// undo step takes back a whole bulk decision. Decisions go through store::DecisionQueue: a busy
+// database delays a decision (shown as ⏳, retried), never loses it, and never blocks the GUI.
 #include "store/records.h"
 #include "store/workspace.h"
 
 #include <QHash>
+#include <QPair>
 #include <QWidget>
 #include <optional>
 
@@ -15,6 +18,10 @@ class QLabel;
 class QLineEdit;
 class QListView;
 class QTextBrowser;
+
+namespace mpa::store {
+class DecisionQueue;
+}
 
 namespace mpa::ui {
 
@@ -40,24 +47,39 @@ public:
     qint64 currentSampleId() const;
     QString countsText() const;
     SampleListModel *model() const { return m_model; }
+    store::DecisionQueue *decisionQueue() const { return m_queue; }
+    // Another connection wrote (store::ChangeWatcher's store::Tables bits): the visible rows,
+    // the counts and the inspector are re-read.
+    void workspaceChanged(quint32 tables);
 
 Q_SIGNALS:
     void reviewsChanged();
+    // What an action did, for the status bar ("Undid: approve of 120 samples").
+    void message(const QString &text);
 
 private:
     struct Step
     {
-        qint64 sampleId;
-        QString before; // review state before
+        QList<QPair<qint64, QString>> before; // each sample's review state before the step
         store::Decision after;
+        bool bulk = false;
     };
+    QString describe(const Step &s, bool undoing) const;
+    void applyStep(const Step &s, bool undoing);
     void applyFilter();
     void showCurrent();
     void updateCounts();   // full recount (load, filter, bulk)
     void showCounts();
     QHash<QString, qint64> m_stateCounts; // approved / rejected / pending over the workspace
-    void record(qint64 sampleId, store::Decision d);
+    void submit(const QList<QPair<qint64, QString>> &before, const QList<QPair<qint64, store::Decision>> &decisions,
+                std::optional<QString> question = {}, std::optional<QString> answer = {}, const QString &note = {});
+    void onWritten(quint64 ticket, const QList<qint64> &ids);
     void saveEdits();
+    std::pair<int, int> visibleRows() const;
+    store::DecisionQueue *m_queue;
+    // Per queued ticket: each sample's state before and after (for the counts when it lands).
+    QHash<quint64, QList<QPair<qint64, QPair<QString, QString>>>> m_transitions;
+    QString m_pendingReason;
 
     std::optional<store::Workspace> m_ws;
     SampleListModel *m_model;

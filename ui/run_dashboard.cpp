@@ -1,7 +1,11 @@
 #include "run_dashboard.h"
 
 #include "ema.h"
-#include "store/sql_util.h"
+#include "row_table_model.h"
+#include "store/change_watcher.h"
+#include "store/rows.h"
+#include "util/error.h"
+#include "workspace_table_models.h"
 
 #include <QCheckBox>
 #include <QFileDialog>
@@ -15,10 +19,7 @@
 #include <QSlider>
 #include <QSvgGenerator>
 #include <QSplitter>
-#include <QSqlQuery>
-#include <QSqlQueryModel>
 #include <QTableView>
-#include <QTimer>
 #include <QVBoxLayout>
 
 #include <qcustomplot.h>
@@ -27,14 +28,14 @@ namespace mpa::ui {
 
 RunDashboard::RunDashboard(QWidget *parent)
     : QWidget(parent)
-    , m_runs(new QSqlQueryModel(this))
+    , m_runs(new RowTableModel(this))
     , m_table(new QTableView(this))
     , m_plot(new QCustomPlot(this))
     , m_metric(new QComboBox(this))
     , m_smoothing(new QSlider(Qt::Horizontal, this))
     , m_log(new QCheckBox(tr("Log scale"), this))
-    , m_timer(new QTimer(this))
 {
+    m_runs->setSpec(runTableSpec());
     for (const char *m : {"loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "eta_s"})
         m_metric->addItem(QString::fromLatin1(m));
     m_smoothing->setRange(0, 99);
@@ -75,84 +76,117 @@ RunDashboard::RunDashboard(QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(split);
 
-    connect(m_metric, &QComboBox::currentTextChanged, this, [this] { rebuild(); });
+    connect(m_metric, &QComboBox::currentTextChanged, this, [this] { showRuns(m_shown); });
     connect(m_smoothing, &QSlider::valueChanged, this, [this] { rebuild(); });
     connect(m_log, &QCheckBox::toggled, this, &RunDashboard::setLogScale);
-    connect(m_timer, &QTimer::timeout, this, &RunDashboard::refresh);
-    // Selecting runs in the table overlays their curves.
+    // Selecting runs in the table overlays exactly their curves (none selected: none drawn).
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
         QList<qint64> ids;
         for (const QModelIndex &i : m_table->selectionModel()->selectedRows())
-            ids << m_runs->data(m_runs->index(i.row(), 0)).toLongLong();
-        if (!ids.isEmpty())
+            ids << m_runs->keyAt(i.row());
+        std::sort(ids.begin(), ids.end());
+        if (ids != m_shown)
             showRuns(ids);
     });
-    m_timer->start(1000);
+    m_runs->setVisibleRows([this] {
+        return std::pair<int, int>(m_table->rowAt(0), m_table->rowAt(m_table->viewport()->height() - 1));
+    });
 }
 
 void RunDashboard::setWorkspace(const store::Workspace &ws)
 {
     m_ws = ws;
-    m_runsSignature.clear();
     m_shown.clear();
     m_series.clear();
-    refresh();
+    m_runs->setWorkspace(ws);
+    rebuild();
+}
+
+void RunDashboard::workspaceChanged(quint32 tables)
+{
+    if (!m_ws)
+        return;
+    if (tables & store::Tables::Runs)
+        m_runs->refresh();
+    if (tables & (store::Tables::Metrics | store::Tables::Runs)) {
+        bool changed = false;
+        readMetrics(changed);
+        if (changed || (tables & store::Tables::Runs))
+            rebuild();
+    }
 }
 
 void RunDashboard::refresh()
 {
-    if (!m_ws)
-        return;
-    // The run table (small: one row per run). Re-reading it must not look like a new
-    // selection (that would re-enter refresh() while the model swaps its query).
-    // Resetting the model every second would also drop the user's selection and scroll position.
-    QSqlDatabase sigDb = m_ws->connection();
-    const QString signature = store::scalar(sigDb, QStringLiteral("SELECT count(*) || ':' || COALESCE(max(id), 0) || ':' || "
-                                                                  "COALESCE(sum(finished_at), 0) || ':' || COALESCE(group_concat(status), '') FROM runs")).toString();
-    if (signature != m_runsSignature) {
-        m_runsSignature = signature;
-        const QModelIndex current = m_table->currentIndex();
-        const QSignalBlocker blockSelection(m_table->selectionModel());
-        QSqlQuery q(m_ws->connection());
-        q.exec(QStringLiteral("SELECT id, kind, status, name, datetime(created_at / 1000, 'unixepoch') AS created, "
-                              "CASE WHEN finished_at IS NOT NULL THEN (finished_at - started_at) / 1000.0 END AS seconds, error "
-                              "FROM runs ORDER BY id DESC"));
-        m_runs->setQuery(std::move(q));
-        if (current.isValid())
-            m_table->setCurrentIndex(m_runs->index(current.row(), current.column()));
-    }
-    // New metric rows of the shown runs only (indexed by run, name, step).
-    bool changed = false;
+    workspaceChanged(store::Tables::Runs | store::Tables::Metrics);
+}
+
+// New metric rows of the shown runs only (the key is run, name, step: an index range).
+void RunDashboard::readMetrics(bool &changed)
+{
     const QString metric = m_metric->currentText();
     QSqlDatabase db = m_ws->connection();
     for (qint64 id : std::as_const(m_shown)) {
         Series &s = m_series[id];
-        QSqlQuery rows = store::exec(db, QStringLiteral("SELECT step, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step"),
-                                     {id, metric, s.lastStep});
-        while (rows.next()) {
-            s.lastStep = rows.value(0).toLongLong();
+        store::Rows rows;
+        try {
+            rows = store::readRows(db, QStringLiteral("SELECT step, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step"),
+                                   {id, metric, s.lastStep});
+        } catch (const Error &) {
+            return; // busy: the next change picks them up
+        }
+        for (const QVariantList &r : rows.rows) {
+            s.lastStep = r[0].toLongLong();
             s.steps.append(static_cast<double>(s.lastStep));
-            s.values.append(rows.value(1).toDouble());
+            s.values.append(r[1].toDouble());
             changed = true;
         }
     }
-    if (changed)
-        rebuild();
 }
 
 void RunDashboard::showRuns(const QList<qint64> &runIds)
 {
     m_shown = runIds;
     m_series.clear();
-    refresh();
+    {
+        // The table's selection says what the chart shows, also when the caller chose the runs.
+        const QSignalBlocker block(m_table->selectionModel());
+        m_table->selectionModel()->clearSelection();
+        for (qint64 id : runIds)
+            if (const int row = m_runs->rowOfKey(id); row >= 0)
+                m_table->selectionModel()->select(m_runs->index(row, 0), QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        m_table->viewport()->update();
+    }
+    if (m_ws) {
+        bool changed = false;
+        readMetrics(changed);
+    }
     rebuild();
+}
+
+QString RunDashboard::seriesName(qint64 runId) const
+{
+    const int row = m_runs->rowOfKey(runId);
+    const QString name = row >= 0 ? m_runs->value(row, 3).toString() : QString();
+    const QString kind = row >= 0 ? m_runs->value(row, 1).toString() : QString();
+    if (name.isEmpty())
+        return kind.isEmpty() ? tr("run %1").arg(runId) : tr("%1 #%2").arg(kind).arg(runId);
+    return tr("%1 (#%2)").arg(name).arg(runId);
+}
+
+QStringList RunDashboard::legendNames() const
+{
+    QStringList names;
+    for (int i = 0; i < m_plot->graphCount(); ++i)
+        if (m_plot->legend->hasItemWithPlottable(m_plot->graph(i)))
+            names << m_plot->graph(i)->name();
+    return names;
 }
 
 void RunDashboard::setMetric(const QString &name)
 {
     m_metric->setCurrentText(name);
-    m_series.clear();
-    refresh();
+    showRuns(m_shown);
 }
 
 void RunDashboard::setSmoothing(double beta)
@@ -198,7 +232,7 @@ void RunDashboard::rebuild()
         }
         QCPGraph *g = m_plot->addGraph();
         g->setPen(QPen(c, 2));
-        g->setName(tr("run %1").arg(id));
+        g->setName(seriesName(id));
         g->setData(s.steps, beta > 0 ? debiasedEma(s.values, beta) : s.values, true);
     }
     m_plot->yAxis->setLabel(m_metric->currentText());

@@ -1,7 +1,9 @@
 #pragma once
 // Runs and their live charts. The charts are rebuilt from the workspace's metrics table (so
-// closing and reopening the app mid-run loses nothing) and refreshed every second with the
-// rows written since. Several runs can be overlaid; smoothing is a debiased EMA per series.
+// closing and reopening the app mid-run loses nothing) and extended with the rows written since
+// whenever the workspace changes (refresh(): jobs of this process, or `mpa align` in a terminal,
+// seen through store::ChangeWatcher). The chart shows exactly the selected runs, named by their
+// run name; none selected, it is empty. Smoothing is a debiased EMA per series.
 #include "store/workspace.h"
 
 #include <QHash>
@@ -12,11 +14,11 @@ class QCheckBox;
 class QComboBox;
 class QCustomPlot;
 class QSlider;
-class QSqlQueryModel;
 class QTableView;
-class QTimer;
 
 namespace mpa::ui {
+
+class RowTableModel;
 
 class RunDashboard : public QWidget
 {
@@ -25,8 +27,10 @@ public:
     explicit RunDashboard(QWidget *parent = nullptr);
     void setWorkspace(const store::Workspace &ws);
 
-    // Re-reads the runs table and appends new metric rows to the charts (the timer calls it).
+    // Picks up new and changed runs and appends new metric rows to the charts.
     void refresh();
+    // What store::ChangeWatcher reported (store::Tables bits).
+    void workspaceChanged(quint32 tables);
     void showRuns(const QList<qint64> &runIds);
     void setMetric(const QString &name);
     void setSmoothing(double beta);
@@ -36,6 +40,10 @@ public:
 
     QCustomPlot *plot() const { return m_plot; }
     int pointCount(qint64 runId) const;
+    QList<qint64> shownRuns() const { return m_shown; }
+    // The legend's names of the drawn series, in order.
+    QStringList legendNames() const;
+    RowTableModel *runsModel() const { return m_runs; }
 
 private:
     void rebuild();
@@ -45,16 +53,16 @@ private:
         qint64 lastStep = 0;
     };
     std::optional<store::Workspace> m_ws;
-    QSqlQueryModel *m_runs;
+    void readMetrics(bool &changed);
+    QString seriesName(qint64 runId) const;
+    RowTableModel *m_runs;
     QTableView *m_table;
     QCustomPlot *m_plot;
     QComboBox *m_metric;
     QSlider *m_smoothing;
     QCheckBox *m_log;
-    QTimer *m_timer;
     QList<qint64> m_shown;
     QHash<qint64, Series> m_series;
-    QString m_runsSignature; // the run table is re-read only when this changes
 };
 
 } // namespace mpa::ui

@@ -2,6 +2,9 @@
 
 #include <QBrush>
 #include <QColor>
+#include <QHash>
+
+#include "util/error.h"
 
 namespace mpa::ui {
 
@@ -87,6 +90,51 @@ void SampleListModel::refreshSample(qint64 sampleId)
     }
 }
 
+void SampleListModel::refreshRows(int first, int last)
+{
+    if (!m_ws)
+        return;
+    try {
+        m_total = store::SampleQuery(*m_ws).count(m_filter);
+        if (m_rows.isEmpty() || m_exhausted) {
+            if (m_rows.isEmpty() && m_total > 0) {
+                reload();
+                return;
+            }
+            if (m_exhausted && m_rows.size() < m_total) {
+                m_exhausted = false;
+                fetchMore({});
+            }
+        }
+        if (m_rows.isEmpty())
+            return;
+        first = std::clamp(first, 0, static_cast<int>(m_rows.size()) - 1);
+        last = std::clamp(last, first, static_cast<int>(m_rows.size()) - 1);
+        QList<qint64> ids;
+        for (int r = first; r <= last; ++r)
+            ids << m_rows[r].id;
+        const QList<store::SampleRow> fresh = store::SampleQuery(*m_ws).byIds(ids);
+        QHash<qint64, const store::SampleRow *> byId;
+        for (const store::SampleRow &f : fresh)
+            byId.insert(f.id, &f);
+        for (int r = first; r <= last; ++r) {
+            // A row whose sample is gone keeps its place (it will vanish at the next filter).
+            if (const store::SampleRow *f = byId.value(m_rows[r].id)) {
+                m_rows[r] = *f;
+                Q_EMIT dataChanged(index(r), index(r));
+            }
+        }
+    } catch (const Error &) {
+        // Busy: the next change notification tries again.
+    }
+}
+
+void SampleListModel::pendingChanged()
+{
+    if (!m_rows.isEmpty())
+        Q_EMIT dataChanged(index(0), index(static_cast<int>(m_rows.size()) - 1), {Qt::DisplayRole, PendingRole, Qt::ToolTipRole});
+}
+
 QVariant SampleListModel::data(const QModelIndex &index, int role) const
 {
     const store::SampleRow *r = rowAt(index.row());
@@ -94,16 +142,31 @@ QVariant SampleListModel::data(const QModelIndex &index, int role) const
         return {};
     switch (role) {
     case Qt::DisplayRole: {
-        const QString mark = r->reviewState == QLatin1String("approved") ? QStringLiteral("✓")
-                           : r->reviewState == QLatin1String("rejected") ? QStringLiteral("✗") : QStringLiteral("·");
+        const bool pending = m_isPending && m_isPending(r->id);
+        QString mark = r->reviewState == QLatin1String("approved") ? QStringLiteral("✓")
+                     : r->reviewState == QLatin1String("rejected") ? QStringLiteral("✗") : QStringLiteral("·");
+        if (pending)
+            mark = QStringLiteral("⏳"); // a decision is waiting to be saved (the database is busy)
+        const QString stale = r->verdictStale ? tr(" [re-identify]") : QString();
         if (!r->parsed)
             return QStringLiteral("%1 [parse failure] %2").arg(mark, r->rawText.left(80).simplified());
-        return QStringLiteral("%1 %2 → %3").arg(mark, r->question, r->answer);
+        return QStringLiteral("%1 %2 → %3%4").arg(mark, r->question, r->answer, stale);
     }
-    case Qt::ToolTipRole:
-        return QStringLiteral("sample %1 · %2 · outcome %3 · %4").arg(r->id).arg(r->task, r->outcome.isEmpty() ? QStringLiteral("none") : r->outcome, r->reviewState);
+    case Qt::ToolTipRole: {
+        QString tip = QStringLiteral("sample %1 · %2 · outcome %3%4 · %5")
+                          .arg(r->id)
+                          .arg(r->task, r->outcome.isEmpty() ? QStringLiteral("none") : r->outcome,
+                               r->verdictStale ? tr(" (stale: the pair was edited after it; re-identify)") : QString(), r->reviewState);
+        if (m_isPending && m_isPending(r->id))
+            tip += tr(" · decision not saved yet (retrying)");
+        return tip;
+    }
+    case PendingRole:
+        return m_isPending && m_isPending(r->id);
+    case StaleRole:
+        return r->verdictStale;
     case Qt::ForegroundRole:
-        if (r->outcome == QLatin1String("gap"))
+        if (r->outcome == QLatin1String("gap") && !r->verdictStale)
             return QBrush(QColor(0xd3, 0x54, 0x00));
         if (!r->parsed)
             return QBrush(QColor(0x80, 0x80, 0x80));

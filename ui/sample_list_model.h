@@ -4,6 +4,7 @@
 #include "store/sample_query.h"
 
 #include <QAbstractListModel>
+#include <functional>
 #include <optional>
 
 namespace mpa::ui {
@@ -12,7 +13,7 @@ class SampleListModel : public QAbstractListModel
 {
     Q_OBJECT
 public:
-    enum Role { SampleIdRole = Qt::UserRole + 1, OutcomeRole, ReviewStateRole, RowRole };
+    enum Role { SampleIdRole = Qt::UserRole + 1, OutcomeRole, ReviewStateRole, RowRole, PendingRole, StaleRole };
 
     explicit SampleListModel(QObject *parent = nullptr);
     void setWorkspace(const store::Workspace &ws);
@@ -22,6 +23,12 @@ public:
     qint64 totalCount() const { return m_total; }
     // Re-reads one sample (after a review) and updates its row in place.
     void refreshSample(qint64 sampleId);
+    // Another connection wrote: re-count, re-read the rows [first, last] in place (the visible
+    // ones) and, when the list was empty or fully read, fetch what was added.
+    void refreshRows(int first, int last);
+    // Which samples have a decision not yet saved (shown with a mark until it lands).
+    void setPendingCheck(std::function<bool(qint64)> isPending) { m_isPending = std::move(isPending); }
+    void pendingChanged();
     const store::SampleRow *rowAt(int row) const;
     int rowOfSample(qint64 sampleId) const;
 
@@ -39,6 +46,7 @@ private:
     QList<store::SampleRow> m_rows;
     bool m_exhausted = true;
     qint64 m_total = 0;
+    std::function<bool(qint64)> m_isPending;
 };
 
 } // namespace mpa::ui

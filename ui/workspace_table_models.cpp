@@ -1,46 +1,48 @@
 #include "workspace_table_models.h"
 
-#include <QSqlError>
-#include <QSqlQuery>
+#include <QCoreApplication>
 
 namespace mpa::ui {
 
 namespace {
-void runQuery(QSqlQueryModel *model, const store::Workspace &ws, const QString &sql, const QStringList &headers)
+QString tr(const char *s)
 {
-    QSqlQuery query(ws.connection());
-    query.setForwardOnly(false);
-    query.exec(sql);
-    model->setQuery(std::move(query));
-    for (int i = 0; i < headers.size(); ++i)
-        model->setHeaderData(i, Qt::Horizontal, headers.at(i));
+    return QCoreApplication::translate("WorkspaceTables", s);
 }
 } // namespace
 
-ImageTableModel::ImageTableModel(QObject *parent)
-    : QSqlQueryModel(parent)
+TableSpec imageTableSpec()
 {
+    TableSpec t;
+    t.columns = QStringLiteral("id, path, status, format, width, height, file_size, error");
+    t.from = QStringLiteral("images");
+    t.key = QStringLiteral("id");
+    t.headers = {tr("Id"), tr("Path"), tr("Status"), tr("Format"), tr("Width"), tr("Height"), tr("Bytes"), tr("Problem")};
+    return t;
 }
 
-void ImageTableModel::load(const store::Workspace &ws)
+TableSpec sampleTableSpec()
 {
-    runQuery(this, ws,
-             QStringLiteral("SELECT id, path, status, format, width, height, file_size, error FROM images ORDER BY id"),
-             {tr("Id"), tr("Path"), tr("Status"), tr("Format"), tr("Width"), tr("Height"), tr("Bytes"), tr("Problem")});
+    TableSpec t;
+    t.columns = QStringLiteral("s.id, i.path, s.task, COALESCE(s.reviewed_question, s.question), COALESCE(s.reviewed_answer, s.answer), "
+                               "s.parse_status, CASE WHEN s.outcome IS NULL THEN '' WHEN s.verdict_stale THEN s.outcome || ' (stale: re-identify)' "
+                               "ELSE s.outcome END, s.review_state");
+    t.from = QStringLiteral("samples s JOIN images i ON i.id = s.image_id");
+    t.key = QStringLiteral("s.id");
+    t.headers = {tr("Id"), tr("Image"), tr("Task"), tr("Question"), tr("Answer"), tr("Parse"), tr("Outcome"), tr("Review")};
+    return t;
 }
 
-SampleTableModel::SampleTableModel(QObject *parent)
-    : QSqlQueryModel(parent)
+TableSpec runTableSpec()
 {
-}
-
-void SampleTableModel::load(const store::Workspace &ws)
-{
-    runQuery(this, ws,
-             QStringLiteral("SELECT s.id, i.path, s.task, COALESCE(s.reviewed_question, s.question), "
-                            "COALESCE(s.reviewed_answer, s.answer), s.parse_status, COALESCE(s.outcome, ''), s.review_state "
-                            "FROM samples s JOIN images i ON i.id = s.image_id ORDER BY s.id"),
-             {tr("Id"), tr("Image"), tr("Task"), tr("Question"), tr("Answer"), tr("Parse"), tr("Outcome"), tr("Review")});
+    TableSpec t;
+    t.columns = QStringLiteral("id, kind, status, name, datetime(created_at / 1000, 'unixepoch'), "
+                               "CASE WHEN finished_at IS NOT NULL THEN (finished_at - started_at) / 1000.0 END, error");
+    t.from = QStringLiteral("runs");
+    t.key = QStringLiteral("id");
+    t.newestFirst = true;
+    t.headers = {tr("Id"), tr("Kind"), tr("Status"), tr("Name"), tr("Created"), tr("Seconds"), tr("Error")};
+    return t;
 }
 
 } // namespace mpa::ui

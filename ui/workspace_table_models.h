@@ -1,26 +1,13 @@
 #pragma once
-// Read-only table models over a workspace, fetched in pages as the view scrolls
-// (QSqlQueryModel's fetchMore), so a large workspace opens at once.
-#include "store/workspace.h"
-
-#include <QSqlQueryModel>
+// The Images and Samples tables: what they select, read through RowTableModel (pages by key,
+// every statement finished; see row_table_model.h).
+#include "row_table_model.h"
 
 namespace mpa::ui {
 
-class ImageTableModel : public QSqlQueryModel
-{
-    Q_OBJECT
-public:
-    explicit ImageTableModel(QObject *parent = nullptr);
-    void load(const store::Workspace &ws);
-};
-
-class SampleTableModel : public QSqlQueryModel
-{
-    Q_OBJECT
-public:
-    explicit SampleTableModel(QObject *parent = nullptr);
-    void load(const store::Workspace &ws);
-};
+TableSpec imageTableSpec();
+TableSpec sampleTableSpec();
+// Runs, newest first (the Runs view).
+TableSpec runTableSpec();
 
 } // namespace mpa::ui

@@ -13,6 +13,8 @@ QWaitCondition &wakeUp()
     static QWaitCondition c;
     return c;
 }
+
+std::atomic<int> g_nextJobId{1};
 } // namespace
 
 JobRunner::JobRunner(const store::Workspace &ws, QObject *parent)
@@ -41,7 +43,7 @@ JobRunner::~JobRunner()
 int JobRunner::enqueue(const QString &title, JobFn job)
 {
     QMutexLocker lock(&m_mutex);
-    const int id = m_nextId++;
+    const int id = g_nextJobId++;
     m_queue.enqueue({id, title, std::move(job), std::make_shared<std::atomic_bool>(false)});
     wakeUp().wakeAll();
     return id;
@@ -108,11 +110,13 @@ void JobRunner::workerLoop()
         };
         bool ok = false, cancelled = false;
         QString message;
+        qint64 runId = 0;
         try {
             const pipeline::JobSummary s = job.fn(m_ws, progress);
             ok = true;
             cancelled = s.cancelled;
             message = s.summary();
+            runId = s.runId;
         } catch (const Error &e) {
             message = e.message();
         } catch (const std::exception &e) {
@@ -126,7 +130,7 @@ void JobRunner::workerLoop()
             m_currentId = 0;
             nowIdle = m_queue.isEmpty();
         }
-        Q_EMIT jobFinished(job.id, ok, cancelled, message);
+        Q_EMIT jobFinished(job.id, ok, cancelled, message, runId);
         if (nowIdle)
             Q_EMIT idle();
     }

@@ -26,6 +26,8 @@ public:
     explicit JobRunner(const store::Workspace &ws, QObject *parent = nullptr);
     ~JobRunner() override; // cancels what runs and waits for the worker
 
+    // Job ids are unique for the life of the process (across runners: reopening a workspace
+    // makes a new runner, and its first job must not reuse #1).
     int enqueue(const QString &title, JobFn job);
     void cancel(int jobId);
     void cancelAll();
@@ -35,7 +37,8 @@ public:
 Q_SIGNALS:
     void jobStarted(int jobId, const QString &title);
     void progress(int jobId, qint64 done, qint64 total, const QString &phase, double etaSeconds);
-    void jobFinished(int jobId, bool ok, bool cancelled, const QString &message);
+    // runId: the workspace run the job wrote (0 when it made none), so it can be resumed.
+    void jobFinished(int jobId, bool ok, bool cancelled, const QString &message, qint64 runId);
     void idle();
 
 private:
@@ -53,7 +56,6 @@ private:
     QQueue<Job> m_queue;
     std::shared_ptr<std::atomic_bool> m_current;
     int m_currentId = 0;
-    int m_nextId = 1;
     bool m_stopping = false;
     QThread *m_worker = nullptr;
 };

@@ -48,9 +48,10 @@ std::vector<TrainingSample> selectTrainingSamples(const store::Workspace &ws, co
 {
     QString where;
     if (selection == QLatin1String("approved-gaps"))
-        where = QStringLiteral("s.outcome = 'gap' AND s.review_state = 'approved'");
+        where = QStringLiteral("s.outcome = 'gap' AND s.verdict_stale = 0 AND s.review_state = 'approved'");
     else if (selection == QLatin1String("gaps"))
-        where = QStringLiteral("s.outcome = 'gap' AND s.review_state != 'rejected'");
+        // An edited pair's verdict judged the old text: stale gaps wait for a new identify run.
+        where = QStringLiteral("s.outcome = 'gap' AND s.verdict_stale = 0 AND s.review_state != 'rejected'");
     else if (selection == QLatin1String("all") || selection == QLatin1String("random"))
         where = QStringLiteral("s.review_state != 'rejected'");
     else

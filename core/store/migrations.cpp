@@ -173,9 +173,36 @@ Migration schemaV2()
     }};
 }
 
+// Version 3: a verdict goes stale when the reviewer edits the question or answer it judged
+// (the models answered the old text). Stale samples show "re-identify" and the default training
+// selections leave them out until a new Parity Identifier run judges the edited pair.
+Migration schemaV3()
+{
+    return {3, "stale verdicts after edits", {
+        QStringLiteral("ALTER TABLE samples ADD COLUMN verdict_stale INTEGER NOT NULL DEFAULT 0"),
+        QStringLiteral(R"(UPDATE samples SET verdict_stale = 1 WHERE outcome IS NOT NULL AND
+            (SELECT max(r.id) FROM reviews r WHERE r.sample_id = samples.id AND (r.question IS NOT NULL OR r.answer IS NOT NULL))
+            IS NOT NULL AND
+            (SELECT max(r.created_at) FROM reviews r WHERE r.sample_id = samples.id AND (r.question IS NOT NULL OR r.answer IS NOT NULL))
+            > (SELECT max(v.created_at) FROM verdicts v WHERE v.sample_id = samples.id))"),
+        QStringLiteral("DROP TRIGGER reviews_cache"),
+        QStringLiteral(R"(CREATE TRIGGER reviews_cache AFTER INSERT ON reviews BEGIN
+            UPDATE samples SET
+                review_state = CASE NEW.decision WHEN 'approve' THEN 'approved' WHEN 'reject' THEN 'rejected' ELSE 'pending' END,
+                reviewed_question = COALESCE(NEW.question, reviewed_question),
+                reviewed_answer = COALESCE(NEW.answer, reviewed_answer),
+                verdict_stale = CASE WHEN (NEW.question IS NOT NULL OR NEW.answer IS NOT NULL) AND outcome IS NOT NULL
+                                     THEN 1 ELSE verdict_stale END
+            WHERE id = NEW.sample_id; END)"),
+        QStringLiteral("DROP TRIGGER verdicts_cache"),
+        QStringLiteral(R"(CREATE TRIGGER verdicts_cache AFTER INSERT ON verdicts BEGIN
+            UPDATE samples SET outcome = NEW.outcome, verdict_stale = 0 WHERE id = NEW.sample_id; END)"),
+    }};
+}
+
 std::vector<Migration> allMigrations()
 {
-    return {schemaV1(), schemaV2()};
+    return {schemaV1(), schemaV2(), schemaV3()};
 }
 
 } // namespace

@@ -32,12 +32,21 @@ qint64 ReviewJournal::record(qint64 sampleId, Decision decision, std::optional<Q
 
 void ReviewJournal::recordMany(const QList<qint64> &sampleIds, Decision decision, const QString &note)
 {
+    QList<QPair<qint64, Decision>> each;
+    each.reserve(sampleIds.size());
+    for (qint64 id : sampleIds)
+        each.append({id, decision});
+    recordEach(each, note);
+}
+
+void ReviewJournal::recordEach(const QList<QPair<qint64, Decision>> &decisions, const QString &note)
+{
     m_ws.requireWritable(QStringLiteral("record reviews"));
     QSqlDatabase db = m_ws.connection();
     Transaction tx(db, QStringLiteral("bulk review"));
     QSqlQuery q = prepare(db, QStringLiteral("INSERT INTO reviews(sample_id, decision, note, created_at) VALUES(?,?,?,?)"));
     const qint64 now = nowMs();
-    for (qint64 id : sampleIds) {
+    for (const auto &[id, decision] : decisions) {
         q.addBindValue(id);
         q.addBindValue(toString(decision));
         q.addBindValue(note.isEmpty() ? QVariant(QMetaType::fromType<QString>()) : QVariant(note));

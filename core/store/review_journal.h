@@ -30,6 +30,9 @@ public:
                   std::optional<QString> editedAnswer = {}, const QString &note = {});
     // The same decision for many samples in one transaction (bulk approve of a filter).
     void recordMany(const QList<qint64> &sampleIds, Decision decision, const QString &note = {});
+    // A decision per sample, all in one transaction (undo of a bulk decision restores what
+    // each sample had before).
+    void recordEach(const QList<QPair<qint64, Decision>> &decisions, const QString &note = {});
 
     // "approved", "rejected" or "pending", derived from the latest entry.
     QString currentState(qint64 sampleId);

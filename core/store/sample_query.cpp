@@ -1,5 +1,6 @@
 #include "store/sample_query.h"
 
+#include "store/rows.h"
 #include "store/sql_util.h"
 
 namespace mpa::store {
@@ -8,7 +9,7 @@ namespace {
 
 const char *kColumns = "s.id, s.image_id, i.path, i.status, s.task, COALESCE(s.reviewed_question, s.question), "
                        "COALESCE(s.reviewed_answer, s.answer), s.question, s.answer, s.raw_text, s.parse_status, "
-                       "s.outcome, s.review_state, s.source, s.source_key";
+                       "s.outcome, s.review_state, s.source, s.source_key, s.verdict_stale";
 
 struct Where
 {
@@ -53,25 +54,36 @@ Where buildWhere(const SampleFilter &f)
     return w;
 }
 
-SampleRow readRow(const QSqlQuery &q)
+SampleRow readRow(const QVariantList &v)
 {
     SampleRow r;
-    r.id = q.value(0).toLongLong();
-    r.imageId = q.value(1).toLongLong();
-    r.imagePath = q.value(2).toString();
-    r.imageStatus = q.value(3).toString();
-    r.task = q.value(4).toString();
-    r.question = q.value(5).toString();
-    r.answer = q.value(6).toString();
-    r.originalQuestion = q.value(7).toString();
-    r.originalAnswer = q.value(8).toString();
-    r.rawText = q.value(9).toString();
-    r.parsed = q.value(10).toString() == QLatin1String("ok");
-    r.outcome = q.value(11).toString();
-    r.reviewState = q.value(12).toString();
-    r.source = q.value(13).toString();
-    r.sourceKey = q.value(14).toString();
+    r.id = v[0].toLongLong();
+    r.imageId = v[1].toLongLong();
+    r.imagePath = v[2].toString();
+    r.imageStatus = v[3].toString();
+    r.task = v[4].toString();
+    r.question = v[5].toString();
+    r.answer = v[6].toString();
+    r.originalQuestion = v[7].toString();
+    r.originalAnswer = v[8].toString();
+    r.rawText = v[9].toString();
+    r.parsed = v[10].toString() == QLatin1String("ok");
+    r.outcome = v[11].toString();
+    r.reviewState = v[12].toString();
+    r.source = v[13].toString();
+    r.sourceKey = v[14].toString();
+    r.verdictStale = v[15].toInt() != 0;
     return r;
+}
+
+QList<SampleRow> readSampleRows(QSqlDatabase &db, const QString &sql, const QVariantList &binds)
+{
+    QList<SampleRow> out;
+    const Rows rows = readRows(db, sql, binds);
+    out.reserve(rows.size());
+    for (const QVariantList &v : rows.rows)
+        out << readRow(v);
+    return out;
 }
 
 } // namespace
@@ -85,19 +97,9 @@ QList<SampleRow> SampleQuery::page(const SampleFilter &filter, qint64 afterId, i
 {
     QSqlDatabase db = m_ws.connection();
     const Where w = buildWhere(filter);
-    QSqlQuery q = prepare(db, QStringLiteral("SELECT %1 FROM samples s JOIN images i ON i.id = s.image_id "
-                                             "WHERE s.id > ? AND %2 ORDER BY s.id LIMIT ?")
-                                  .arg(QLatin1String(kColumns), w.sql));
-    q.setForwardOnly(true);
-    q.addBindValue(afterId);
-    for (const QVariant &b : w.binds)
-        q.addBindValue(b);
-    q.addBindValue(limit);
-    exec(q, QStringLiteral("listing samples"));
-    QList<SampleRow> rows;
-    while (q.next())
-        rows << readRow(q);
-    return rows;
+    return readSampleRows(db, QStringLiteral("SELECT %1 FROM samples s JOIN images i ON i.id = s.image_id "
+                                             "WHERE s.id > ? AND %2 ORDER BY s.id LIMIT ?").arg(QLatin1String(kColumns), w.sql),
+                          QVariantList{afterId} + w.binds + QVariantList{limit});
 }
 
 QList<SampleRow> SampleQuery::pageAt(const SampleFilter &filter, qint64 offset, int limit)
@@ -114,32 +116,32 @@ QList<SampleRow> SampleQuery::pageAt(const SampleFilter &filter, qint64 offset, 
         order = QStringLiteral("s.id");
     QSqlDatabase db = m_ws.connection();
     const Where w = buildWhere(filter);
-    QSqlQuery q = prepare(db, QStringLiteral("SELECT %1 FROM samples s JOIN images i ON i.id = s.image_id WHERE %2 ORDER BY %3 LIMIT ? OFFSET ?")
-                                  .arg(QLatin1String(kColumns), w.sql, order));
-    q.setForwardOnly(true);
-    for (const QVariant &b : w.binds)
-        q.addBindValue(b);
-    q.addBindValue(limit);
-    q.addBindValue(offset);
-    exec(q, QStringLiteral("listing samples"));
-    QList<SampleRow> rows;
-    while (q.next())
-        rows << readRow(q);
-    return rows;
+    return readSampleRows(db, QStringLiteral("SELECT %1 FROM samples s JOIN images i ON i.id = s.image_id WHERE %2 ORDER BY %3 LIMIT ? OFFSET ?")
+                                  .arg(QLatin1String(kColumns), w.sql, order),
+                          w.binds + QVariantList{limit, offset});
 }
 
 QList<qint64> SampleQuery::ids(const SampleFilter &filter)
 {
     QSqlDatabase db = m_ws.connection();
     const Where w = buildWhere(filter);
-    QSqlQuery q = prepare(db, QStringLiteral("SELECT s.id FROM samples s WHERE %1 ORDER BY s.id").arg(w.sql));
-    q.setForwardOnly(true);
-    for (const QVariant &b : w.binds)
-        q.addBindValue(b);
-    exec(q, QStringLiteral("listing sample ids"));
+    const Rows rows = readRows(db, QStringLiteral("SELECT s.id FROM samples s WHERE %1 ORDER BY s.id").arg(w.sql), w.binds);
     QList<qint64> out;
-    while (q.next())
-        out << q.value(0).toLongLong();
+    out.reserve(rows.size());
+    for (const QVariantList &v : rows.rows)
+        out << v[0].toLongLong();
+    return out;
+}
+
+QList<QPair<qint64, QString>> SampleQuery::idsWithState(const SampleFilter &filter)
+{
+    QSqlDatabase db = m_ws.connection();
+    const Where w = buildWhere(filter);
+    const Rows rows = readRows(db, QStringLiteral("SELECT s.id, s.review_state FROM samples s WHERE %1 ORDER BY s.id").arg(w.sql), w.binds);
+    QList<QPair<qint64, QString>> out;
+    out.reserve(rows.size());
+    for (const QVariantList &v : rows.rows)
+        out.append({v[0].toLongLong(), v[1].toString()});
     return out;
 }
 
@@ -147,21 +149,33 @@ qint64 SampleQuery::count(const SampleFilter &filter)
 {
     QSqlDatabase db = m_ws.connection();
     const Where w = buildWhere(filter);
-    QSqlQuery q = prepare(db, QStringLiteral("SELECT count(*) FROM samples s WHERE %1").arg(w.sql));
-    for (const QVariant &b : w.binds)
-        q.addBindValue(b);
-    exec(q, QStringLiteral("counting samples"));
-    return q.next() ? q.value(0).toLongLong() : 0;
+    const Rows rows = readRows(db, QStringLiteral("SELECT count(*) FROM samples s WHERE %1").arg(w.sql), w.binds);
+    return rows.isEmpty() ? 0 : rows.at(0, 0).toLongLong();
 }
 
 std::optional<SampleRow> SampleQuery::byId(qint64 id)
 {
-    QSqlDatabase db = m_ws.connection();
-    QSqlQuery q = exec(db, QStringLiteral("SELECT %1 FROM samples s JOIN images i ON i.id = s.image_id WHERE s.id = ?")
-                               .arg(QLatin1String(kColumns)), {id});
-    if (!q.next())
+    const QList<SampleRow> rows = byIds({id});
+    if (rows.isEmpty())
         return std::nullopt;
-    return readRow(q);
+    return rows.first();
+}
+
+QList<SampleRow> SampleQuery::byIds(const QList<qint64> &ids)
+{
+    QList<SampleRow> out;
+    QSqlDatabase db = m_ws.connection();
+    // In chunks below SQLite's bound-parameter limit.
+    for (qsizetype start = 0; start < ids.size(); start += 500) {
+        const QList<qint64> chunk = ids.mid(start, 500);
+        QVariantList binds;
+        for (qint64 id : chunk)
+            binds << id;
+        QStringList marks(chunk.size(), QStringLiteral("?"));
+        out += readSampleRows(db, QStringLiteral("SELECT %1 FROM samples s JOIN images i ON i.id = s.image_id WHERE s.id IN (%2) ORDER BY s.id")
+                                      .arg(QLatin1String(kColumns), marks.join(QLatin1Char(','))), binds);
+    }
+    return out;
 }
 
 } // namespace mpa::store

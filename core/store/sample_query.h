@@ -38,6 +38,7 @@ struct SampleRow
     QString reviewState;
     QString source;
     QString sourceKey;
+    bool verdictStale = false; // the pair was edited after its verdict: re-identify it
 };
 
 class SampleQuery
@@ -51,7 +52,11 @@ public:
     qint64 count(const SampleFilter &filter);
     // Just the ids of every matching sample (bulk decisions on what a filter shows).
     QList<qint64> ids(const SampleFilter &filter);
+    // Each matching sample with its current review state (bulk decisions remember it for undo).
+    QList<QPair<qint64, QString>> idsWithState(const SampleFilter &filter);
     std::optional<SampleRow> byId(qint64 id);
+    // The rows of these samples (missing ids are skipped), in id order.
+    QList<SampleRow> byIds(const QList<qint64> &ids);
 
 private:
     Workspace m_ws;

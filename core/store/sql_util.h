@@ -7,7 +7,20 @@
 #include <QVariant>
 #include <initializer_list>
 
+#include "util/error.h"
+
 namespace mpa::store {
+
+// The database is locked by another connection (SQLITE_BUSY / SQLITE_LOCKED, including
+// BUSY_SNAPSHOT): transient, so callers that must not lose the write retry it later.
+class DatabaseBusy : public Error
+{
+public:
+    using Error::Error;
+};
+
+// Whether a failed statement's error is a transient lock rather than a real failure.
+bool isBusyError(const QSqlError &error);
 
 QSqlQuery prepare(QSqlDatabase &db, const QString &sql);
 void exec(QSqlQuery &query, const QString &context);

@@ -35,7 +35,7 @@ WorkspaceStats collectStats(const Workspace &ws)
     s.samplesByReview = grouped(db, QStringLiteral("SELECT review_state, count(*) FROM samples GROUP BY 1 ORDER BY 1"));
     s.benchmarkItems = grouped(db, QStringLiteral("SELECT dataset || '/' || split, count(*) FROM benchmark_items GROUP BY 1 ORDER BY 1"));
     s.runsByStatus = grouped(db, QStringLiteral("SELECT kind || ' ' || status, count(*) FROM runs GROUP BY 1 ORDER BY 1"));
-    s.approvedGaps = scalar(db, QStringLiteral("SELECT count(*) FROM samples WHERE outcome = 'gap' AND review_state = 'approved'")).toLongLong();
+    s.approvedGaps = scalar(db, QStringLiteral("SELECT count(*) FROM samples WHERE outcome = 'gap' AND verdict_stale = 0 AND review_state = 'approved'")).toLongLong();
     return s;
 }
 
