@@ -3,6 +3,8 @@
 #include "store/catalog.h"
 #include "store/migrations.h"
 #include "store/review_journal.h"
+#include "store/rows.h"
+#include "store/decision_queue.h"
 #include "store/sample_query.h"
 #include "store/sql_util.h"
 #include "store/stats.h"
@@ -11,6 +13,7 @@
 #include "util/error.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QSqlDatabase>
 #include <QThread>
 #include <QtTest>
@@ -55,6 +58,8 @@ class TestStore : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
+    void anOpenStatementPinsTheSnapshot();
+    void decisionQueueWaitsOutABusyDatabase();
     void createMakesTheFolderLayout();
     void createRefusesAnExistingWorkspace();
     void openRefusesMissingAndForeignFiles();
@@ -372,6 +377,91 @@ void TestStore::interruptedRunsAreMarked()
     QCOMPARE(scalar(db, QStringLiteral("SELECT status FROM runs WHERE id = ?"), {run}).toString(), QStringLiteral("interrupted"));
     const QString stats = formatStats(collectStats(ws));
     QVERIFY2(stats.contains(QLatin1String("align interrupted: 1")), qPrintable(stats));
+}
+
+// The mechanism behind "the desktop stops seeing job results and then fails to save a
+// decision": a statement stepped but not finished keeps a read transaction, so the connection
+// sees no later commit and its next write fails at once (SQLITE_BUSY_SNAPSHOT), whatever the
+// busy timeout. readRows finishes the statement, and the same write then succeeds.
+void TestStore::anOpenStatementPinsTheSnapshot()
+{
+    QTemporaryDir tmp;
+    const Workspace ws = Workspace::create(tmp.filePath(QStringLiteral("w")));
+    {
+        QSqlDatabase db = ws.connection();
+        exec(db, QStringLiteral("WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 300) "
+                                "INSERT INTO images(path, status, added_at) SELECT '/p' || v, 'missing', 0 FROM n"));
+    }
+    QSqlDatabase gui = ws.connection();
+    QSqlQuery lazy(gui);
+    QVERIFY(lazy.exec(QStringLiteral("SELECT id FROM images ORDER BY id")));
+    QVERIFY(lazy.next()); // one page read, the rest left for later: what a lazy model does
+    QCOMPARE(unfinishedStatements(gui), 1);
+    // Another connection (a job thread) commits.
+    QThread *job = QThread::create([&] {
+        QSqlDatabase db = ws.connection();
+        exec(db, QStringLiteral("INSERT INTO images(path, status, added_at) VALUES('/new', 'missing', 0)"));
+        ws.releaseThreadConnection();
+    });
+    job->start();
+    job->wait();
+    delete job;
+    QCOMPARE(readRows(gui, QStringLiteral("SELECT count(*) FROM images")).at(0, 0).toInt(), 300); // the commit is invisible
+    QElapsedTimer clock;
+    clock.start();
+    bool busy = false;
+    try {
+        exec(gui, QStringLiteral("INSERT INTO images(path, status, added_at) VALUES('/mine', 'missing', 0)"));
+    } catch (const DatabaseBusy &) {
+        busy = true;
+    }
+    QVERIFY2(busy, "a write on a pinned snapshot should fail as busy");
+    QVERIFY2(clock.elapsed() < 2000, "BUSY_SNAPSHOT does not wait for the busy timeout");
+    lazy.finish();
+    QCOMPARE(unfinishedStatements(gui), 0);
+    QCOMPARE(readRows(gui, QStringLiteral("SELECT count(*) FROM images")).at(0, 0).toInt(), 301);
+    exec(gui, QStringLiteral("INSERT INTO images(path, status, added_at) VALUES('/mine', 'missing', 0)"));
+    QCOMPARE(unfinishedStatements(gui), 0);
+}
+
+// While another connection holds the write lock, a decision waits in the queue (pending, not
+// lost, not blocking the caller), and lands once the lock is released.
+void TestStore::decisionQueueWaitsOutABusyDatabase()
+{
+    QTemporaryDir tmp;
+    const Workspace ws = Workspace::create(tmp.filePath(QStringLiteral("w")));
+    {
+        QSqlDatabase db = ws.connection();
+        exec(db, QStringLiteral("INSERT INTO images(id, path, status, added_at) VALUES(1, '/x', 'missing', 0)"));
+        exec(db, QStringLiteral("INSERT INTO samples(id, image_id, task, question, answer, parse_status, source, source_key, created_at) "
+                                "VALUES(1, 1, 'text', 'q', 'a', 'ok', 't', '1', 0)"));
+    }
+    std::atomic_bool locked{false}, release{false};
+    QThread *holder = QThread::create([&] {
+        QSqlDatabase db = ws.connection();
+        exec(db, QStringLiteral("BEGIN IMMEDIATE"));
+        locked = true;
+        while (!release)
+            QThread::msleep(5);
+        exec(db, QStringLiteral("COMMIT"));
+        ws.releaseThreadConnection();
+    });
+    holder->start();
+    while (!locked)
+        QThread::msleep(1);
+    DecisionQueue queue;
+    QElapsedTimer clock;
+    clock.start();
+    queue.submit(ws, 1, Decision::Approve);
+    QVERIFY2(clock.elapsed() < 1000, "submitting must not wait for the lock");
+    QCOMPARE(queue.pendingCount(), 1);
+    QVERIFY(queue.isPending(1));
+    QVERIFY2(!queue.lastError().isEmpty(), "the reason it waits is kept for the UI");
+    release = true;
+    holder->wait();
+    delete holder;
+    QTRY_COMPARE(queue.pendingCount(), 0);
+    QCOMPARE(ReviewJournal(ws).currentState(1), QStringLiteral("approved"));
 }
 
 QTEST_GUILESS_MAIN(TestStore)

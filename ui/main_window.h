@@ -60,6 +60,7 @@ public:
     // Decisions the Review view has not been able to save yet (busy database; retried).
     int unsavedDecisions() const;
 
+    const std::optional<store::Workspace> &workspace() const { return m_ws; }
     jobs::JobRunner *jobRunner() const { return m_jobs; }
     JobsPanel *jobsPanel() const { return m_jobsPanel; }
     store::ChangeWatcher *changeWatcher() const { return m_watcher; }
