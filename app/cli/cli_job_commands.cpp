@@ -283,9 +283,12 @@ int cmdAlign(const QStringList &args)
         {QStringLiteral("held-out"), QStringLiteral("Fraction of the training set held out (0)."), QStringLiteral("X")},
         {QStringLiteral("seed"), QStringLiteral("Data order, LoRA init, dropout (0)."), QStringLiteral("N")},
         {QStringLiteral("device"), QStringLiteral("cpu, cuda or cuda:N."), QStringLiteral("DEVICE")},
-        {QStringLiteral("dtype"), QStringLiteral("f32 (default) or bf16 (the usual choice on CUDA)."), QStringLiteral("DTYPE")},
-        {QStringLiteral("min-pixels"), QStringLiteral("Image budget, fewest pixels (MPA: 100352)."), QStringLiteral("N")},
-        {QStringLiteral("max-pixels"), QStringLiteral("Image budget, most pixels (MPA: 401408)."), QStringLiteral("N")},
+        {QStringLiteral("dtype"), QStringLiteral("f32 (default); bf16 or f16: mixed precision (16-bit compute, float32 master weights and "
+                                                 "AdamW moments; f16 with loss scaling; bf16 is the usual choice on CUDA); bf16-pure: all in "
+                                                 "bfloat16 (less memory, but at lr 1e-5 most updates round to nothing)."), QStringLiteral("DTYPE")},
+        {QStringLiteral("save-total-limit"), QStringLiteral("Keep only the newest N checkpoints of the run (default: all)."), QStringLiteral("N")},
+        {QStringLiteral("min-pixels"), QStringLiteral("Image budget, fewest pixels (MPA: 100352; 'model': the model's own)."), QStringLiteral("N")},
+        {QStringLiteral("max-pixels"), QStringLiteral("Image budget, most pixels (MPA: 401408; 'model': the model's own)."), QStringLiteral("N")},
         {QStringLiteral("train-prompt"), QStringLiteral("bare (official: the question alone) or instructed (question + the single-word "
                                                         "instruction PI and evaluation ask with)."), QStringLiteral("STYLE")},
         {QStringLiteral("resume"), QStringLiteral("Continue run RUN from its last checkpoint."), QStringLiteral("RUN")},
@@ -302,6 +305,11 @@ int cmdAlign(const QStringList &args)
         if (!parser.isSet(QLatin1String(flag)))
             return;
         const QString v = parser.value(QLatin1String(flag));
+        const bool pixelFlag = QLatin1String(flag).endsWith(QLatin1String("-pixels"));
+        if (pixelFlag && v == QLatin1String("model")) {
+            settings.insert(QLatin1String(key), 0); // the model's own preprocessor_config.json
+            return;
+        }
         if (number) {
             bool ok = false;
             const double d = v.toDouble(&ok);
@@ -327,6 +335,7 @@ int cmdAlign(const QStringList &args)
     put("warmup", "warmup_ratio", true);
     put("weight-decay", "weight_decay", true);
     put("save-every", "save_every", true);
+    put("save-total-limit", "save_total_limit", true);
     put("eval-every", "eval_every", true);
     put("held-out", "held_out_fraction", true);
     put("seed", "seed", true);

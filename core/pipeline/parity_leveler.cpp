@@ -5,6 +5,7 @@
 #include "backends/torch_runtime.h"
 #include "pipeline/adamw.h"
 #include "pipeline/training_data.h"
+#include "pipeline/training_stream.h"
 #include "store/catalog.h"
 #include "store/sql_util.h"
 #include "util/error.h"
@@ -35,7 +36,7 @@ QJsonObject AlignParams::toJson() const
             {QStringLiteral("beta2"), beta2}, {QStringLiteral("eps"), eps}, {QStringLiteral("weight_decay"), weightDecay},
             {QStringLiteral("warmup_ratio"), warmupRatio}, {QStringLiteral("epochs"), epochs}, {QStringLiteral("batch_size"), batchSize},
             {QStringLiteral("grad_accum"), gradAccum}, {QStringLiteral("max_grad_norm"), maxGradNorm}, {QStringLiteral("max_steps"), maxSteps},
-            {QStringLiteral("save_every"), saveEvery}, {QStringLiteral("eval_every"), evalEvery}, {QStringLiteral("held_out_fraction"), heldOutFraction},
+            {QStringLiteral("save_every"), saveEvery}, {QStringLiteral("save_total_limit"), saveTotalLimit}, {QStringLiteral("eval_every"), evalEvery}, {QStringLiteral("held_out_fraction"), heldOutFraction},
             {QStringLiteral("train_prompt"), trainPrompt},
             {QStringLiteral("device"), device}, {QStringLiteral("dtype"), dtype}, {QStringLiteral("min_pixels"), static_cast<qint64>(minPixels)},
             {QStringLiteral("max_pixels"), static_cast<qint64>(maxPixels)}};
@@ -75,6 +76,7 @@ AlignParams AlignParams::fromJson(const QJsonObject &o)
     p.maxGradNorm = num("max_grad_norm", p.maxGradNorm);
     p.maxSteps = static_cast<int>(integer("max_steps", p.maxSteps));
     p.saveEvery = static_cast<int>(integer("save_every", p.saveEvery));
+    p.saveTotalLimit = static_cast<int>(integer("save_total_limit", p.saveTotalLimit));
     p.evalEvery = static_cast<int>(integer("eval_every", p.evalEvery));
     p.heldOutFraction = num("held_out_fraction", p.heldOutFraction);
     p.trainPrompt = o.value(QStringLiteral("train_prompt")).toString(p.trainPrompt);
@@ -106,7 +108,39 @@ struct Trainable
     torch::Tensor *tensor;
     torch::Tensor expAvg, expAvgSq;
     double lr;
+    // Mixed precision: the float32 copy AdamW updates; the 16-bit parameter is its rounding.
+    torch::Tensor master;
 };
+
+// How the weights are held while training (see AlignParams::dtype).
+struct Precision
+{
+    torch::ScalarType compute = torch::kFloat32;
+    bool mixed = false;      // float32 master weights and moments
+    bool lossScaling = false; // float16: gradients would underflow without it
+};
+
+Precision parsePrecision(const QString &dtype)
+{
+    Precision p;
+    const bool pure = dtype.endsWith(QLatin1String("-pure"));
+    p.compute = parseDtype(pure ? dtype.chopped(5) : dtype);
+    p.mixed = !pure && p.compute != torch::kFloat32;
+    p.lossScaling = p.mixed && p.compute == torch::kFloat16;
+    if (pure && p.compute != torch::kBFloat16)
+        throw Error(QStringLiteral("unknown dtype \"%1\" (f32, bf16, f16, bf16-pure)").arg(dtype));
+    return p;
+}
+
+// Keeps the newest `limit` checkpoint-* folders of a run (what --save-total-limit promises).
+void pruneCheckpoints(const QString &runDir, int limit)
+{
+    if (limit <= 0)
+        return;
+    QStringList dirs = QDir(runDir).entryList({QStringLiteral("checkpoint-*")}, QDir::Dirs, QDir::Name);
+    while (dirs.size() > limit)
+        QDir(QDir(runDir).filePath(dirs.takeFirst())).removeRecursively();
+}
 
 // Copies the folder's tokenizer, chat template and preprocessor/generation configs next to
 // the weights, so the checkpoint is a complete model folder.
@@ -114,7 +148,8 @@ void writeModelFolder(const QString &dir, const QString &baseDir, const Qwen2VLM
 {
     QDir().mkpath(dir);
     QJsonObject config = json::readFile(QDir(baseDir).filePath(QStringLiteral("config.json"))).object();
-    config.insert(QStringLiteral("torch_dtype"), p.dtype == QLatin1String("bf16") ? QStringLiteral("bfloat16")
+    // The weights are written in the dtype the model trained in (bf16-pure included).
+    config.insert(QStringLiteral("torch_dtype"), p.dtype.startsWith(QLatin1String("bf16")) ? QStringLiteral("bfloat16")
                                                  : p.dtype == QLatin1String("f16") ? QStringLiteral("float16") : QStringLiteral("float32"));
     json::writeFile(QDir(dir).filePath(QStringLiteral("config.json")), QJsonDocument(config));
     for (const char *f : {"generation_config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.json", "preprocessor_config.json",
@@ -184,10 +219,19 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
         const auto tokenizer = Tokenizer::load(baseDir);
         ImageProcessorConfig images = QFileInfo::exists(QDir(baseDir).filePath(QStringLiteral("preprocessor_config.json")))
                                           ? ImageProcessorConfig::load(baseDir) : ImageProcessorConfig{};
-        images.minPixels = p.minPixels;
-        images.maxPixels = p.maxPixels;
+        if (p.minPixels > 0)
+            images.minPixels = p.minPixels;
+        if (p.maxPixels > 0)
+            images.maxPixels = p.maxPixels;
         const torch::Device device = parseDevice(p.device);
-        const torch::ScalarType dtype = parseDtype(p.dtype);
+        const Precision precision = parsePrecision(p.dtype);
+        const torch::ScalarType dtype = precision.compute;
+        // The optimizer state's dtype: float32 unless the user chose pure bfloat16.
+        const torch::ScalarType stateType = precision.mixed || dtype == torch::kFloat32 ? torch::kFloat32 : dtype;
+        auto masterOf = [&](const torch::Tensor &t) {
+            return precision.mixed ? t.detach().to(torch::kFloat32).clone() : torch::Tensor();
+        };
+        auto zerosState = [&](const torch::Tensor &t) { return torch::zeros(t.sizes(), t.options().dtype(stateType)); };
         // Full fine-tuning resumes from the checkpoint's weights; LoRA from the base weights
         // plus the saved adapters.
         const QString weightsDir = (!resumeFrom.isEmpty() && p.method == QLatin1String("full")) ? resumeFrom : baseDir;
@@ -203,7 +247,7 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
                 if (frozen(g))
                     continue;
                 t.set_requires_grad(true);
-                trainables.push_back({name, &t, torch::zeros_like(t), torch::zeros_like(t), lrFor(g)});
+                trainables.push_back({name, &t, zerosState(t), zerosState(t), lrFor(g), masterOf(t)});
             }
         } else {
             torch::manual_seed(p.seed);
@@ -227,8 +271,8 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
                 throw Error(QStringLiteral("no weight matches the LoRA targets %1").arg(p.loraTargets.join(QStringLiteral(", "))));
             for (auto &[name, a] : model.loraAdapters()) {
                 const double lr = lrFor(groupOf(name));
-                trainables.push_back({name + ".lora_A", &a.a, torch::zeros_like(a.a), torch::zeros_like(a.a), lr});
-                trainables.push_back({name + ".lora_B", &a.b, torch::zeros_like(a.b), torch::zeros_like(a.b), lr});
+                trainables.push_back({name + ".lora_A", &a.a, zerosState(a.a), zerosState(a.a), lr, masterOf(a.a)});
+                trainables.push_back({name + ".lora_B", &a.b, zerosState(a.b), zerosState(a.b), lr, masterOf(a.b)});
             }
         }
         if (trainables.empty())
@@ -240,11 +284,19 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
             const auto state = SafetensorsFile::open(QDir(resumeFrom).filePath(QStringLiteral("optimizer.safetensors")));
             for (Trainable &t : trainables) {
                 const QString n = QString::fromStdString(t.name);
-                t.expAvg = tensorFromFile(*state, n + QStringLiteral(".exp_avg")).to(device, dtype);
-                t.expAvgSq = tensorFromFile(*state, n + QStringLiteral(".exp_avg_sq")).to(device, dtype);
-                if (p.method == QLatin1String("lora")) {
-                    torch::NoGradGuard noGrad;
+                t.expAvg = tensorFromFile(*state, n + QStringLiteral(".exp_avg")).to(device, stateType);
+                t.expAvgSq = tensorFromFile(*state, n + QStringLiteral(".exp_avg_sq")).to(device, stateType);
+                torch::NoGradGuard noGrad;
+                if (p.method == QLatin1String("lora"))
                     t.tensor->copy_(tensorFromFile(*state, n + QStringLiteral(".value")));
+                // The float32 master weights: the 16-bit checkpoint is only their rounding, so
+                // resuming from it alone would not continue the same run.
+                if (t.master.defined()) {
+                    if (!state->find(n + QStringLiteral(".master")))
+                        throw Error(QStringLiteral("%1: the checkpoint has no float32 master weights for %2 (written by a pure-precision run?)")
+                                        .arg(resumeFrom, n));
+                    t.master = tensorFromFile(*state, n + QStringLiteral(".master")).to(device, torch::kFloat32).clone();
+                    t.tensor->copy_(t.master);
                 }
             }
             lossHistory = json::readFile(QDir(resumeFrom).filePath(QStringLiteral("trainer_state.json"))).object().value(QStringLiteral("losses")).toArray();
@@ -264,24 +316,12 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
             const double progressRatio = static_cast<double>(step - warmup) / static_cast<double>(std::max<std::int64_t>(1, totalSteps - warmup));
             return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progressRatio)));
         };
-        // The data order of each epoch is fixed by the seed, so a resumed run sees the same stream.
-        auto sampleAt = [&](std::int64_t position) -> const TrainingSample & {
-            const std::int64_t epoch = position / static_cast<std::int64_t>(samples.size());
-            std::vector<std::size_t> order(samples.size());
-            std::iota(order.begin(), order.end(), 0);
-            std::mt19937_64 rng(p.seed * 1000003ull + static_cast<std::uint64_t>(epoch));
-            std::shuffle(order.begin(), order.end(), rng);
-            return samples[order[static_cast<std::size_t>(position % static_cast<std::int64_t>(samples.size()))]];
-        };
-        std::map<qint64, TrainingExample> cache;
-        auto example = [&](const TrainingSample &ts) -> const TrainingExample & {
-            auto it = cache.find(ts.sampleId);
-            if (it == cache.end())
-                it = cache.emplace(ts.sampleId, buildTrainingExample(ts, *tokenizer, images, config.imageTokenId)).first;
-            return it->second;
-        };
+        // Examples are built on the stream's loader thread (and, for the held-out loss, here),
+        // never cached: memory does not grow with the number of samples.
+        auto build = [&](const TrainingSample &ts) { return buildTrainingExample(ts, *tokenizer, images, config.imageTokenId); };
         // Right-padded micro-batch (as Qwen2-VL-Finetune's collator) -> mean loss over its labels.
         auto lossOf = [&](const std::vector<const TrainingExample *> &batch, std::int64_t *tokens) {
+            // Mean over the micro-batch's answer tokens (Qwen2VLModel::causalLmLoss).
             std::size_t longest = 0;
             std::int64_t rows = 0;
             for (auto *e : batch) {
@@ -336,8 +376,10 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
             for (const Trainable &t : trainables) {
                 const QString n = QString::fromStdString(t.name);
                 for (auto [suffix, tensor] : {std::pair<const char *, const torch::Tensor *>{".exp_avg", &t.expAvg}, {".exp_avg_sq", &t.expAvgSq},
-                                              {".value", t.tensor}}) {
+                                              {".value", t.master.defined() ? &t.master : t.tensor}, {".master", &t.master}}) {
                     if (QLatin1String(suffix) == QLatin1String(".value") && p.method != QLatin1String("lora"))
+                        continue;
+                    if (QLatin1String(suffix) == QLatin1String(".master") && !t.master.defined())
                         continue;
                     auto c = tensor->detach().to(torch::kCPU, torch::kFloat32).contiguous();
                     keep.push_back(c);
@@ -352,38 +394,73 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
         };
 
         QString lastCheckpoint = resumeFrom;
+        StreamLayout layout;
+        layout.startStep = startStep;
+        layout.totalSteps = totalSteps;
+        layout.gradAccum = p.gradAccum;
+        layout.batchSize = p.batchSize;
+        layout.epochs = p.epochs;
+        layout.seed = p.seed;
+        TrainingStream stream(samples, layout, build);
+        // float16 only: dynamic loss scaling (torch.cuda.amp.GradScaler's defaults). A step whose
+        // gradients overflow is skipped and the scale halved; 2000 good steps double it.
+        double lossScale = precision.lossScaling ? 65536.0 : 1.0;
+        int goodSteps = 0;
         for (std::int64_t step = startStep; step < totalSteps; ++step) {
             const double factor = lrFactor(step);
             std::int64_t tokens = 0;
             double stepLoss = 0;
-            for (int micro = 0; micro < p.gradAccum; ++micro) {
+            const StepBatch data = stream.next();
+            for (std::size_t micro = 0; micro < data.micro.size(); ++micro) {
                 std::vector<const TrainingExample *> batch;
-                for (int b = 0; b < p.batchSize; ++b) {
-                    const std::int64_t position = (step * p.gradAccum + micro) * p.batchSize + b;
-                    if (position >= static_cast<std::int64_t>(samples.size()) * p.epochs)
-                        break;
-                    batch.push_back(&example(sampleAt(position)));
+                std::int64_t microTokens = 0;
+                for (const TrainingExample &e : data.micro[micro]) {
+                    batch.push_back(&e);
+                    microTokens += countAnswerTokens(e);
                 }
-                if (batch.empty())
-                    break;
-                torch::manual_seed(p.seed + static_cast<std::uint64_t>(step * p.gradAccum + micro)); // reproducible dropout
-                auto loss = lossOf(batch, &tokens) / static_cast<double>(p.gradAccum);
-                loss.backward();
+                torch::manual_seed(p.seed + static_cast<std::uint64_t>(step * p.gradAccum + static_cast<std::int64_t>(micro))); // reproducible dropout
+                // Normalised by the answer tokens of the whole step, across its micro-batches
+                // (transformers' num_items_in_batch): a long answer weighs what its tokens weigh.
+                const double weight = data.answerTokens > 0 ? static_cast<double>(microTokens) / static_cast<double>(data.answerTokens) : 0.0;
+                auto loss = lossOf(batch, &tokens) * weight;
+                (precision.lossScaling ? loss * lossScale : loss).backward();
                 stepLoss += loss.item<double>();
             }
-            // Global gradient norm and clipping (torch.nn.utils.clip_grad_norm_).
+            // Global gradient norm and clipping (torch.nn.utils.clip_grad_norm_), in float64
+            // over the unscaled gradients.
             double norm2 = 0;
             for (Trainable &t : trainables)
                 if (t.tensor->grad().defined())
                     norm2 += t.tensor->grad().to(torch::kFloat64).pow(2).sum().item<double>();
-            const double gradNorm = std::sqrt(norm2);
+            const double gradNorm = std::sqrt(norm2) / lossScale;
+            const bool overflow = !std::isfinite(gradNorm);
             const double clip = (p.maxGradNorm > 0 && gradNorm > p.maxGradNorm) ? p.maxGradNorm / (gradNorm + 1e-6) : 1.0;
             for (Trainable &t : trainables) {
                 if (!t.tensor->grad().defined())
                     continue;
-                auto g = t.tensor->grad() * clip;
-                adamwStep(*t.tensor, g, t.expAvg, t.expAvgSq, step + 1, t.lr * factor, p.beta1, p.beta2, p.eps, p.weightDecay);
+                if (!overflow) {
+                    torch::NoGradGuard noGrad;
+                    if (t.master.defined()) {
+                        // Mixed precision: AdamW on the float32 master, then round into the
+                        // 16-bit weight the next forward uses.
+                        auto g = t.tensor->grad().to(torch::kFloat32) * (clip / lossScale);
+                        adamwStep(t.master, g, t.expAvg, t.expAvgSq, step + 1, t.lr * factor, p.beta1, p.beta2, p.eps, p.weightDecay);
+                        t.tensor->copy_(t.master);
+                    } else {
+                        auto g = t.tensor->grad() * clip;
+                        adamwStep(*t.tensor, g, t.expAvg, t.expAvgSq, step + 1, t.lr * factor, p.beta1, p.beta2, p.eps, p.weightDecay);
+                    }
+                }
                 t.tensor->mutable_grad() = torch::Tensor();
+            }
+            if (precision.lossScaling) {
+                if (overflow) {
+                    lossScale = std::max(1.0, lossScale / 2);
+                    goodSteps = 0;
+                } else if (++goodSteps == 2000) {
+                    lossScale *= 2;
+                    goodSteps = 0;
+                }
             }
             lastLoss = stepLoss;
             lossHistory.append(stepLoss);
@@ -396,6 +473,10 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
                 catalog.addMetric(run.id(), QStringLiteral("grad_norm"), step + 1, gradNorm);
                 catalog.addMetric(run.id(), QStringLiteral("tokens_per_s"), step + 1, static_cast<double>(tokens) / std::max(1e-9, perStepSeconds));
                 catalog.addMetric(run.id(), QStringLiteral("eta_s"), step + 1, perStepSeconds * static_cast<double>(totalSteps - step - 1));
+                // The share of the run's time the training thread waited for the data loader.
+                catalog.addMetric(run.id(), QStringLiteral("data_wait_fraction"), step + 1, stream.waitSeconds() / std::max(1e-9, elapsed));
+                if (precision.lossScaling)
+                    catalog.addMetric(run.id(), QStringLiteral("loss_scale"), step + 1, lossScale);
                 tx.commit();
             }
             if (p.evalEvery > 0 && !heldOut.empty() && (step + 1) % p.evalEvery == 0) {
@@ -403,16 +484,20 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
                 model.setTraining(false);
                 double sum = 0;
                 std::int64_t ignored = 0;
-                for (const TrainingSample &h : heldOut)
-                    sum += lossOf({&example(h)}, &ignored).item<double>();
+                for (const TrainingSample &h : heldOut) {
+                    const TrainingExample e = build(h);
+                    sum += lossOf({&e}, &ignored).item<double>();
+                }
                 model.setTraining(true);
                 catalog.addMetric(run.id(), QStringLiteral("eval_loss"), step + 1, sum / static_cast<double>(heldOut.size()));
             }
             ++s.done;
             cancelled = !reportProgress(progress, step + 1, totalSteps, QStringLiteral("align"));
             const bool last = step + 1 == totalSteps;
-            if (cancelled || last || (p.saveEvery > 0 && (step + 1) % p.saveEvery == 0))
+            if (cancelled || last || (p.saveEvery > 0 && (step + 1) % p.saveEvery == 0)) {
                 lastCheckpoint = saveCheckpoint(step + 1);
+                pruneCheckpoints(runDir, p.saveTotalLimit);
+            }
             if (cancelled)
                 break;
         }

@@ -38,13 +38,19 @@ struct AlignParams
     double maxGradNorm = 1.0;
     int maxSteps = 0;   // 0: epochs decide
     int saveEvery = 0;  // optimizer steps between checkpoints (0: only at the end)
+    int saveTotalLimit = 0; // keep only the newest K checkpoints of the run (0: keep all)
     int evalEvery = 0;  // optimizer steps between held-out losses (0: never)
     double heldOutFraction = 0.0;
     // The user turn: "bare" is the official PI output (the question alone); "instructed" appends
     // the single-word-or-phrase instruction, i.e. trains on exactly what PI and evaluation ask.
     QString trainPrompt = QStringLiteral("bare");
     QString device = QStringLiteral("cpu");
+    // f32; bf16 / f16: mixed precision (compute in 16 bits, float32 master weights and AdamW
+    // moments, as Hugging Face Trainer's bf16=True; f16 adds dynamic loss scaling); bf16-pure:
+    // everything in bfloat16 (half the optimizer memory, but an update below the bfloat16
+    // spacing of a weight rounds to nothing: at lr 1e-5 almost no weight moves).
     QString dtype = QStringLiteral("f32");
+    // The image budget; 0: the model's preprocessor_config.json ("model" on the command line).
     std::int64_t minPixels = 128 * 28 * 28;
     std::int64_t maxPixels = 512 * 28 * 28;
 
