@@ -11,6 +11,7 @@
 #include "vlm/vlm_model.h"
 
 #include <QDir>
+#include <cstring>
 #include <QProcess>
 #include <QtTest>
 
@@ -43,6 +44,62 @@ double maxWeightDiff(const QString &a, const QString &b)
     return worst;
 }
 
+// float -> bfloat16 -> float, round to nearest even (what torch's .to(kBFloat16) does).
+float roundBf16(float x)
+{
+    std::uint32_t u;
+    std::memcpy(&u, &x, 4);
+    u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u;
+    float y;
+    std::memcpy(&y, &u, 4);
+    return y;
+}
+
+std::vector<float> floats(const vlm::SafetensorsFile &f, const QString &name)
+{
+    const vlm::TensorInfo *t = f.find(name);
+    if (!t)
+        return {};
+    std::vector<float> out(static_cast<std::size_t>(t->numel()));
+    if (t->dtype == vlm::DType::F32) {
+        std::memcpy(out.data(), f.data(*t), out.size() * 4);
+    } else { // BF16
+        const auto *h = reinterpret_cast<const std::uint16_t *>(f.data(*t));
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            const std::uint32_t u = static_cast<std::uint32_t>(h[i]) << 16;
+            std::memcpy(&out[i], &u, 4);
+        }
+    }
+    return out;
+}
+
+// The tiny model with realistic weight magnitudes: every matrix rescaled to std 0.02 (what
+// Qwen2-VL's initializer_range gives and trained 2B weights have), norms left at their values.
+void writeRealisticCopy(const QString &from, const QString &to)
+{
+    QDir().mkpath(to);
+    for (const QString &f : QDir(from).entryList(QDir::Files))
+        if (f != QLatin1String("model.safetensors"))
+            QFile::copy(QDir(from).filePath(f), QDir(to).filePath(f));
+    const auto src = vlm::SafetensorsFile::open(from + QStringLiteral("/model.safetensors"));
+    std::vector<std::vector<float>> keep;
+    std::vector<vlm::TensorToWrite> out;
+    for (const vlm::TensorInfo &t : src->tensors()) {
+        std::vector<float> v = floats(*src, t.name);
+        if (t.shape.size() >= 2) {
+            double sq = 0;
+            for (float x : v)
+                sq += double(x) * x;
+            const double scale = 0.02 / std::sqrt(sq / double(v.size()) + 1e-30);
+            for (float &x : v)
+                x = float(x * scale);
+        }
+        keep.push_back(std::move(v));
+        out.push_back({t.name, vlm::DType::F32, t.shape, keep.back().data()});
+    }
+    vlm::writeSafetensors(to + QStringLiteral("/model.safetensors"), out);
+}
+
 } // namespace
 
 class TestAlign : public QObject
@@ -54,6 +111,8 @@ private Q_SLOTS:
     void resumedRunMatchesUninterruptedRun();
     void loraCheckpointsAreMergedModelFolders();
     void refusesWithoutTrainingSamples();
+    void mixedPrecisionLearnsAtThePapersLearningRate();
+    void saveTotalLimitKeepsTheNewest();
     void cliAlign();
 
 private:
@@ -199,6 +258,98 @@ void TestAlign::cliAlign()
     p.start(test::cliPath(), {QStringLiteral("align"), ws.root(), QStringLiteral("--model"), m_model, QStringLiteral("--select"), QStringLiteral("bogus")});
     p.waitForFinished(60000);
     QCOMPARE(p.exitCode(), 2);
+}
+
+// bfloat16 at lr 1e-5 on weights of std 0.02: with float32 master weights every weight that got
+// a gradient moves and the run follows the float32 run; pure bfloat16 leaves most weights where
+// they were (an update of ~1e-5 is below bfloat16's spacing of ~1e-4 there). Resume is exact.
+void TestAlign::mixedPrecisionLearnsAtThePapersLearningRate()
+{
+    const QString base = m_tmp.filePath(QStringLiteral("realistic"));
+    writeRealisticCopy(m_model, base);
+    auto params = [](const QString &dtype) {
+        pipeline::AlignParams p;
+        p.selection = QStringLiteral("all");
+        p.lrLlm = p.lrMerger = p.lrVision = 1e-5;
+        p.batchSize = 2;
+        p.gradAccum = 1;
+        p.epochs = 2;
+        p.warmupRatio = 0.0;
+        p.minPixels = p.maxPixels = 56 * 56;
+        p.dtype = dtype;
+        return p;
+    };
+    pipeline::AlignResult f32, mixed, mixedOne, pure;
+    pipeline::runParityLeveler(workspace(QStringLiteral("mp-f32")), base, params(QStringLiteral("f32")), {}, 0, &f32);
+    pipeline::runParityLeveler(workspace(QStringLiteral("mp-bf16")), base, params(QStringLiteral("bf16")), {}, 0, &mixed);
+    // "Has moved" is checked after one step: Adam's first step moves every weight by about lr
+    // (later steps can bring an oscillating weight back onto the same float exactly).
+    pipeline::AlignParams one = params(QStringLiteral("bf16"));
+    one.maxSteps = 1;
+    pipeline::runParityLeveler(workspace(QStringLiteral("mp-bf16-1")), base, one, {}, 0, &mixedOne);
+    one.dtype = QStringLiteral("bf16-pure");
+    pipeline::runParityLeveler(workspace(QStringLiteral("mp-pure")), base, one, {}, 0, &pure);
+    const auto oneState = vlm::SafetensorsFile::open(mixedOne.finalModelDir + QStringLiteral("/optimizer.safetensors"));
+    const auto baseFile = vlm::SafetensorsFile::open(base + QStringLiteral("/model.safetensors"));
+    const auto f32File = vlm::SafetensorsFile::open(f32.finalModelDir + QStringLiteral("/model.safetensors"));
+    const auto mixedState = vlm::SafetensorsFile::open(mixed.finalModelDir + QStringLiteral("/optimizer.safetensors"));
+    const auto mixedFile = vlm::SafetensorsFile::open(mixed.finalModelDir + QStringLiteral("/model.safetensors"));
+    const auto pureFile = vlm::SafetensorsFile::open(pure.finalModelDir + QStringLiteral("/model.safetensors"));
+    QCOMPARE(mixedFile->tensors().front().dtype, vlm::DType::BF16); // checkpoints in the model's dtype
+    std::int64_t withGrad = 0, movedMixed = 0, movedPure = 0;
+    double worst = 0;
+    for (const vlm::TensorInfo &t : baseFile->tensors()) {
+        const std::vector<float> b = floats(*baseFile, t.name), a = floats(*f32File, t.name);
+        const std::vector<float> master = floats(*mixedState, t.name + QStringLiteral(".master"));
+        const std::vector<float> masterOne = floats(*oneState, t.name + QStringLiteral(".master"));
+        const std::vector<float> v = floats(*oneState, t.name + QStringLiteral(".exp_avg_sq"));
+        const std::vector<float> p = floats(*pureFile, t.name);
+        QVERIFY2(!master.empty(), qPrintable(t.name));
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            // A gradient AdamW acts on: sqrt(v) above its eps (1e-7). Below it the step is
+            // lr * g / eps, under float32's own resolution at |w| ~ 0.02, in a float32 run too.
+            if (std::sqrt(v[i]) <= 1e-7)
+                continue;
+            ++withGrad;
+            movedMixed += masterOne[i] != roundBf16(b[i]) ? 1 : 0;
+            movedPure += p[i] != roundBf16(b[i]) ? 1 : 0;
+        }
+        for (std::size_t i = 0; i < b.size(); ++i)
+            worst = std::max(worst, double(std::abs(master[i] - a[i])));
+    }
+    qInfo("after one step at lr 1e-5, weights with a gradient above AdamW's eps: %lld; moved: mixed %lld (%.1f%%), pure bf16 %lld (%.1f%%); master vs float32 run: max %.3g",
+          static_cast<long long>(withGrad), static_cast<long long>(movedMixed), 100.0 * movedMixed / withGrad,
+          static_cast<long long>(movedPure), 100.0 * movedPure / withGrad, worst);
+    QVERIFY(withGrad > 1000);
+    QCOMPARE(movedMixed, withGrad);
+    QVERIFY2(movedPure < withGrad / 2, "pure bfloat16 was expected to lose most updates at lr 1e-5");
+    // 4 steps of at most ~lr each (Adam's step is about lr); the float32 run and the master
+    // start from the same weights up to bfloat16 rounding (|w| * 2^-9 for |w| < 0.2).
+    QVERIFY2(worst < 4 * 1e-5 + 4e-4, qPrintable(QString::number(worst)));
+
+    // Resume under mixed precision continues the same run exactly (masters are checkpointed).
+    const store::Workspace c = workspace(QStringLiteral("mp-resume"));
+    const auto first = pipeline::runParityLeveler(c, base, params(QStringLiteral("bf16")), [](qint64 done, qint64, const QString &) { return done < 2; });
+    QVERIFY(first.cancelled);
+    pipeline::AlignResult resumed;
+    pipeline::runParityLeveler(c, base, {}, {}, first.runId, &resumed);
+    const auto resumedState = vlm::SafetensorsFile::open(resumed.finalModelDir + QStringLiteral("/optimizer.safetensors"));
+    for (const vlm::TensorInfo &t : mixedState->tensors())
+        QVERIFY2(floats(*mixedState, t.name) == floats(*resumedState, t.name), qPrintable(t.name));
+}
+
+void TestAlign::saveTotalLimitKeepsTheNewest()
+{
+    const store::Workspace ws = workspace(QStringLiteral("limit"));
+    pipeline::AlignParams p = baseParams();
+    p.saveEvery = 1;
+    p.saveTotalLimit = 2;
+    pipeline::AlignResult r;
+    const auto s = pipeline::runParityLeveler(ws, m_model, p, {}, 0, &r);
+    const QString runDir = QDir(ws.runsDir()).filePath(QStringLiteral("run-%1").arg(s.runId));
+    const QStringList kept = QDir(runDir).entryList({QStringLiteral("checkpoint-*")}, QDir::Dirs, QDir::Name);
+    QCOMPARE(kept.size(), 2);
+    QCOMPARE(QDir(runDir).filePath(kept.last()), r.finalModelDir);
 }
 
 QTEST_GUILESS_MAIN(TestAlign)
