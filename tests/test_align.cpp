@@ -267,15 +267,11 @@ void TestAlign::mixedPrecisionLearnsAtThePapersLearningRate()
 {
     const QString base = m_tmp.filePath(QStringLiteral("realistic"));
     writeRealisticCopy(m_model, base);
-    auto params = [](const QString &dtype) {
-        pipeline::AlignParams p;
-        p.selection = QStringLiteral("all");
-        p.lrLlm = p.lrMerger = p.lrVision = 1e-5;
-        p.batchSize = 2;
-        p.gradAccum = 1;
+    auto params = [this](const QString &dtype) {
+        pipeline::AlignParams p = baseParams();
+        p.lrLlm = p.lrMerger = p.lrVision = 1e-5; // the paper's learning rate
         p.epochs = 2;
-        p.warmupRatio = 0.0;
-        p.minPixels = p.maxPixels = 56 * 56;
+        p.weightDecay = 0.0;
         p.dtype = dtype;
         return p;
     };

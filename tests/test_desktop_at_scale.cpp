@@ -55,29 +55,24 @@ void addBulkRows(const store::Workspace &ws)
     tx.commit();
 }
 
-qint64 count(const QString &sql)
+// A fresh connection on another thread, as a restarted app or another process would read.
+qint64 freshCount(const store::Workspace &ws, const QString &sql)
 {
-    // A fresh connection on another thread, as a restarted app or another process would read.
     qint64 n = -1;
     QThread *t = QThread::create([&] {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("fresh-reader"));
-        db.setDatabaseName(sql.section(QLatin1Char('|'), 0, 0));
-        if (db.open()) {
-            n = store::readRows(db, sql.section(QLatin1Char('|'), 1)).at(0, 0).toLongLong();
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("fresh-reader"));
+            db.setDatabaseName(ws.databasePath());
+            if (db.open())
+                n = store::readRows(db, sql).at(0, 0).toLongLong();
             db.close();
         }
-        db = QSqlDatabase();
         QSqlDatabase::removeDatabase(QStringLiteral("fresh-reader"));
     });
     t->start();
     t->wait();
     delete t;
     return n;
-}
-
-qint64 freshCount(const store::Workspace &ws, const QString &sql)
-{
-    return count(ws.databasePath() + QLatin1Char('|') + sql);
 }
 
 // The GUI connection must never be left with an unfinished statement between event-loop turns.

@@ -274,7 +274,7 @@ bool MainWindow::openWorkspace(const QString &path, bool create)
         statusBar()->showMessage(text);
         m_jobsPanel->jobProgress(id, done, total, text);
         // Progress follows a committed batch: show it now rather than at the next tick.
-        m_watcher->poll();
+        m_watcher->nudge();
     });
     connect(m_jobs, &jobs::JobRunner::jobStarted, this, [this](int id, const QString &title) { m_jobsPanel->jobStarted(id, title); });
     connect(m_jobs, &jobs::JobRunner::jobFinished, this, [this](int id, bool ok, bool cancelled, const QString &message, qint64 runId) {
@@ -290,9 +290,7 @@ bool MainWindow::openWorkspace(const QString &path, bool create)
             }
         }
         m_jobsPanel->jobFinished(id, ok, cancelled, message, runId, resumable);
-        m_watcher->poll();
-        fillAnnotatorFilter();
-        showCounts();
+        m_watcher->poll(); // the run's end changed the runs table: workspaceChanged() refreshes the views
     });
     m_watcher->setWorkspace(*m_ws);
     QSettings().setValue(QStringLiteral("workspace/last"), m_ws->root());
@@ -307,10 +305,10 @@ void MainWindow::workspaceChanged(quint32 tables)
         return;
     if (tables & store::Tables::Images)
         m_images->refresh();
-    if (tables & (store::Tables::Samples | store::Tables::Images))
+    if (tables & (store::Tables::Samples | store::Tables::Images)) {
         m_samples->refresh();
-    if (tables & (store::Tables::Samples | store::Tables::Images))
         m_grid->refresh();
+    }
     m_review->workspaceChanged(tables);
     m_dashboard->workspaceChanged(tables);
     // Scores are computed per run: recompute when a run starts or ends, not per prediction.

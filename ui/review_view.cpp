@@ -231,25 +231,21 @@ void ReviewView::submit(const QList<QPair<qint64, QString>> &before, const QList
 
 void ReviewView::onWritten(quint64 ticket, const QList<qint64> &ids)
 {
-    const auto transitions = m_transitions.take(ticket);
-    for (const auto &[id, states] : transitions) {
+    // Each sample moved from one state to another: adjust the counts instead of recounting the
+    // workspace, unless a state before is unknown.
+    bool unknownBefore = false;
+    for (const auto &[id, states] : m_transitions.take(ticket)) {
+        unknownBefore |= states.first.isEmpty();
         if (!states.first.isEmpty()) {
             m_stateCounts[states.first] -= 1;
             m_stateCounts[states.second] += 1;
         }
     }
-    bool unknownBefore = false;
-    for (const auto &t : transitions)
-        unknownBefore |= t.second.first.isEmpty();
-    QList<qint64> changed = ids;
-    if (changed.isEmpty())
-        for (const auto &t : transitions)
-            changed << t.first;
-    if (changed.size() > 64) {
+    if (ids.size() > 64) { // a bulk decision: the rows on screen are what can show it
         const auto [first, last] = visibleRows();
         m_model->refreshRows(first, last);
     } else {
-        for (qint64 id : std::as_const(changed))
+        for (qint64 id : ids)
             m_model->refreshSample(id);
     }
     if (unknownBefore)
@@ -267,7 +263,7 @@ void ReviewView::decide(store::Decision decision)
     if (!m_ws || !r)
         return;
     const qint64 id = r->id;
-    const Step step{{{id, r->reviewState}}, decision, false};
+    const Step step{{{id, r->reviewState}}, decision};
     m_undo.append(step);
     m_redo.clear();
     submit(step.before, {{id, decision}});
@@ -338,7 +334,7 @@ void ReviewView::decideAllFiltered(store::Decision decision)
     decisions.reserve(before.size());
     for (const auto &b : std::as_const(before))
         decisions.append({b.first, decision});
-    Step step{before, decision, true};
+    Step step{before, decision};
     m_undo.append(step);
     m_redo.clear();
     submit(before, decisions, {}, {}, tr("bulk"));

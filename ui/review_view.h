@@ -62,7 +62,6 @@ private:
     {
         QList<QPair<qint64, QString>> before; // each sample's review state before the step
         store::Decision after;
-        bool bulk = false;
     };
     QString describe(const Step &s, bool undoing) const;
     void applyStep(const Step &s, bool undoing);

@@ -96,18 +96,15 @@ void SampleListModel::refreshRows(int first, int last)
         return;
     try {
         m_total = store::SampleQuery(*m_ws).count(m_filter);
-        if (m_rows.isEmpty() || m_exhausted) {
-            if (m_rows.isEmpty() && m_total > 0) {
+        if (m_rows.isEmpty()) {
+            if (m_total > 0)
                 reload();
-                return;
-            }
-            if (m_exhausted && m_rows.size() < m_total) {
-                m_exhausted = false;
-                fetchMore({});
-            }
-        }
-        if (m_rows.isEmpty())
             return;
+        }
+        if (m_exhausted && m_rows.size() < m_total) {
+            m_exhausted = false;
+            fetchMore({});
+        }
         first = std::clamp(first, 0, static_cast<int>(m_rows.size()) - 1);
         last = std::clamp(last, first, static_cast<int>(m_rows.size()) - 1);
         QList<qint64> ids;

@@ -66,11 +66,18 @@ QStringList ChangeWatcher::fingerprint()
     return parts;
 }
 
+void ChangeWatcher::nudge()
+{
+    if (!m_sinceLastPoll.isValid() || m_sinceLastPoll.elapsed() >= kNudgeIntervalMs)
+        poll();
+}
+
 void ChangeWatcher::poll()
 {
     if (!m_ws)
         return;
     ++m_polls;
+    m_sinceLastPoll.start();
     try {
         QSqlDatabase db = m_ws->connection();
         const qint64 version = scalar(db, QStringLiteral("PRAGMA data_version")).toLongLong();

@@ -8,8 +8,10 @@
 // it updates its views itself (or calls poll()).
 #include "store/workspace.h"
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QStringList>
+#include <optional>
 
 class QTimer;
 
@@ -36,8 +38,11 @@ public:
     // Starts watching `ws` (the fingerprint is taken now: what is already there is not a change).
     void setWorkspace(const Workspace &ws);
     void setInterval(int ms);
-    // Checks at once (after a job reports progress, say), emits changed() when something moved.
+    // Checks at once, emits changed() when something moved.
     void poll();
+    // poll(), at most every kNudgeIntervalMs: for callers that fire often (job progress reports).
+    void nudge();
+    static constexpr int kNudgeIntervalMs = 100;
     qint64 pollCount() const { return m_polls; }
 
 Q_SIGNALS:
@@ -50,6 +55,7 @@ private:
     qint64 m_dataVersion = -1;
     QStringList m_fingerprint;
     qint64 m_polls = 0;
+    QElapsedTimer m_sinceLastPoll;
 };
 
 } // namespace mpa::store

@@ -13,11 +13,24 @@ namespace {
 // The connection's usual busy timeout (workspace.cpp) is restored after each attempt.
 constexpr int kDefaultBusyTimeoutMs = 5000;
 
-void setBusyTimeout(const Workspace &ws, int ms)
+// Shortens the connection's busy timeout for one attempt and restores it however it ends.
+class ShortBusyTimeout
 {
-    QSqlDatabase db = ws.connection();
-    exec(db, QStringLiteral("PRAGMA busy_timeout = %1").arg(ms));
-}
+public:
+    ShortBusyTimeout(const Workspace &ws, int ms)
+        : m_db(ws.connection())
+    {
+        exec(m_db, QStringLiteral("PRAGMA busy_timeout = %1").arg(ms));
+    }
+    ~ShortBusyTimeout()
+    {
+        QSqlQuery restore(m_db);
+        restore.exec(QStringLiteral("PRAGMA busy_timeout = %1").arg(kDefaultBusyTimeoutMs));
+    }
+
+private:
+    QSqlDatabase m_db;
+};
 } // namespace
 
 DecisionQueue::DecisionQueue(QObject *parent)
@@ -61,21 +74,16 @@ bool DecisionQueue::writeHead(int busyTimeoutMs)
 {
     PendingDecision &d = m_queue.first();
     try {
-        setBusyTimeout(d.ws, busyTimeoutMs);
+        const ShortBusyTimeout shortWait(d.ws, busyTimeoutMs);
         ReviewJournal journal(d.ws);
         if (d.decisions.size() == 1)
             journal.record(d.decisions.first().first, d.decisions.first().second, d.question, d.answer, d.note);
         else
             journal.recordEach(d.decisions, d.note);
-        setBusyTimeout(d.ws, kDefaultBusyTimeoutMs);
     } catch (const Error &e) {
         // Busy or not, the decision stays queued: a lock passes, and any other failure is shown
         // (pendingChanged) and retried rather than thrown away.
         m_lastError = e.message();
-        try {
-            setBusyTimeout(d.ws, kDefaultBusyTimeoutMs);
-        } catch (const Error &) {
-        }
         return false;
     }
     PendingDecision done = m_queue.takeFirst();
