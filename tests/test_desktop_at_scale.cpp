@@ -2,7 +2,7 @@
 // samples, the four MPA jobs run through the window's JobRunner while its views are open, then
 // hundreds of review decisions, also while a second process writes runs and metrics every
 // 100 ms. What the views show must be what the database holds, and no decision may be lost.
-// The second process is this executable started again with --metrics-writer.
+// The second process is this executable started again with --metrics-writer (metrics_writer.h).
 #include "backends/vlm_backend.h"
 #include "datasets/synthetic_world.h"
 #include "demo/demo_models.h"
@@ -22,6 +22,7 @@
 #include "store/decision_queue.h"
 #include "store/rows.h"
 #include "store/sql_util.h"
+#include "metrics_writer.h"
 #include "test_support.h"
 
 #include <QApplication>
@@ -89,34 +90,6 @@ void settle(int ms)
     t.start();
     while (t.elapsed() < ms)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
-}
-
-// --metrics-writer WS SECONDS: a second process that creates an align run and writes a loss
-// row every 100 ms in its own transaction (like `mpa align`), then finishes the run.
-int runMetricsWriter(const QString &path, int seconds)
-{
-    try {
-        const store::Workspace ws = store::Workspace::open(path);
-        store::Catalog c(ws);
-        const qint64 run = c.createRun(store::RunKind::Align, QStringLiteral("terminal align"), {});
-        std::printf("run %lld\n", static_cast<long long>(run));
-        std::fflush(stdout);
-        QElapsedTimer clock;
-        clock.start();
-        for (int step = 1; clock.elapsed() < seconds * 1000; ++step) {
-            QSqlDatabase db = ws.connection();
-            store::Transaction tx(db, QStringLiteral("metrics"));
-            c.addMetric(run, QStringLiteral("loss"), step, 5.0 / step);
-            c.addMetric(run, QStringLiteral("lr"), step, 1e-5);
-            tx.commit();
-            QThread::msleep(100);
-        }
-        c.finishRun(run, store::RunStatus::Finished);
-    } catch (const Error &e) {
-        std::fprintf(stderr, "writer: %s\n", qPrintable(e.message()));
-        return 1;
-    }
-    return 0;
 }
 
 } // namespace
@@ -385,9 +358,9 @@ void TestDesktopAtScale::editMakesTheVerdictStale()
 
 int main(int argc, char **argv)
 {
-    if (argc >= 4 && std::strcmp(argv[1], "--metrics-writer") == 0) {
+    if (test::isMetricsWriterCall(argc, argv)) {
         QCoreApplication app(argc, argv);
-        return runMetricsWriter(QString::fromLocal8Bit(argv[2]), std::atoi(argv[3]));
+        return test::runMetricsWriter(QString::fromLocal8Bit(argv[2]), std::atoi(argv[3]));
     }
     QApplication app(argc, argv);
     TestDesktopAtScale t;
