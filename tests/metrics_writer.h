@@ -3,6 +3,7 @@
 // lr row every `intervalMs` in their own transaction (created_at = the commit time), then the
 // run finished. test_desktop_at_scale and bench_gui start their own executable again with
 // `--metrics-writer WS SECONDS` and call this; it prints "run N" on stdout once the run exists.
+#include "pipeline/run_scope.h"
 #include "store/catalog.h"
 #include "store/sql_util.h"
 #include "store/workspace.h"
@@ -19,8 +20,11 @@ inline int runMetricsWriter(const QString &path, int seconds, int intervalMs = 1
 {
     try {
         const store::Workspace ws = store::Workspace::open(path);
+        // A RunScope, as every job: it holds the run's lock file, so a GUI that opens the
+        // workspace meanwhile sees a live run, not an interrupted one.
+        pipeline::RunScope scope(ws, store::RunKind::Align, QStringLiteral("terminal align"), {}, 0);
+        const qint64 run = scope.id();
         store::Catalog c(ws);
-        const qint64 run = c.createRun(store::RunKind::Align, QStringLiteral("terminal align"), {});
         std::printf("run %lld\n", static_cast<long long>(run));
         std::fflush(stdout);
         QElapsedTimer clock;
@@ -33,7 +37,7 @@ inline int runMetricsWriter(const QString &path, int seconds, int intervalMs = 1
             tx.commit();
             QThread::msleep(static_cast<unsigned long>(intervalMs));
         }
-        c.finishRun(run, store::RunStatus::Finished);
+        scope.finish(false);
     } catch (const Error &e) {
         std::fprintf(stderr, "metrics writer: %s\n", qPrintable(e.message()));
         return 1;

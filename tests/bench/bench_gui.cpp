@@ -12,6 +12,7 @@
 #include "datasets/importer.h"
 #include "jobs/job_runner.h"
 #include "image_grid.h"
+#include "bench_images.h"
 #include "main_window.h"
 #include "metrics_writer.h"
 #include "pipeline/parity_leveler.h"
@@ -35,8 +36,6 @@
 #include <QTimer>
 #include <cstdio>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 using namespace mpa;
 
@@ -68,17 +67,6 @@ double firstPaintMs(const QString &workspace)
     while (!watcher.painted && t.elapsed() < 30000)
         QApplication::processEvents(QEventLoop::AllEvents, 5);
     return t.nsecsElapsed() / 1e6;
-}
-
-void writeJpegs(const QString &dir, int n)
-{
-    QDir().mkpath(dir);
-    for (int i = 0; i < n; ++i) {
-        cv::Mat m(768, 1024, CV_8UC3);
-        cv::randu(m, cv::Scalar::all(0), cv::Scalar::all(255));
-        cv::GaussianBlur(m, m, cv::Size(31, 31), 8); // photo-like smoothness, not pure noise
-        cv::imwrite(QStringLiteral("%1/%2.jpg").arg(dir).arg(i).toStdString(), m);
-    }
 }
 
 // `each` runs on every turn of the event loop (measurements that watch the screen).
@@ -149,7 +137,7 @@ int main(int argc, char *argv[])
 
     // 2. Thumbnails per second.
     const QString images = tmp.filePath(QStringLiteral("jpegs"));
-    writeJpegs(images, 120);
+    bench::writeNoiseJpegs(images, 120, 1024, 768);
     QStringList files;
     QDirIterator it(images, {QStringLiteral("*.jpg")});
     while (it.hasNext())
