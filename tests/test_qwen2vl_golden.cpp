@@ -7,10 +7,12 @@
 #include "util/error.h"
 #include "vlm/qwen2vl/generation.h"
 #include "vlm/image_processor.h"
+#include "vlm/activation_checkpoint.h"
 #include "vlm/qwen2vl/qwen2vl_model.h"
 #include "vlm/safetensors.h"
 
 #include <QtTest>
+#include <set>
 
 using namespace mpa;
 using namespace mpa::vlm;
@@ -54,6 +56,7 @@ private Q_SLOTS:
     void lossGradientsAndAdamW();
     void missingAndMisshapedWeightsAreReportedTogether();
     void trainerAdamWMatchesTorch();
+    void checkpointingGivesTheSameGradients();
 
 private:
     torch::Tensor g(const char *name) const { return tensorFromFile(*m_golden, QString::fromLatin1(name)); }
@@ -236,6 +239,74 @@ void TestQwen2VLGolden::trainerAdamWMatchesTorch()
         if ((grad.abs() < 1e-5).any().item<bool>())
             QVERIFY(diff.masked_select(grad.abs() < 1e-5).max().item<double>() <= 2e-3);
     }
+}
+
+// Activation checkpointing recomputes every decoder layer and vision block in backward: the
+// loss and every gradient (weights and LoRA adapters with dropout, whose masks must be drawn
+// again identically) equal the run that keeps its activations, within float32 rounding.
+void TestQwen2VLGolden::checkpointingGivesTheSameGradients()
+{
+    const Qwen2VLConfig config = Qwen2VLConfig::load(g_folder);
+    auto run = [&](bool checkpointing) {
+        auto model = std::make_unique<Qwen2VLModel>(config, Checkpoint::openFolder(g_folder), torch::kCPU, torch::kFloat32);
+        model->setTraining(true);
+        model->setGradientCheckpointing(checkpointing);
+        torch::manual_seed(7);
+        for (const std::string name : {"model.layers.0.self_attn.q_proj.weight", "visual.blocks.0.attn.qkv.weight"}) {
+            const auto &w = model->parameters().at(name);
+            LoraAdapter a;
+            a.a = (torch::randn({4, w.size(1)}) * 0.1).set_requires_grad(true);
+            a.b = (torch::randn({w.size(0), 4}) * 0.1).set_requires_grad(true);
+            a.scale = 2.0;
+            a.dropout = 0.2;
+            model->loraAdapters()[name] = a;
+        }
+        for (auto &[name, t] : model->parameters())
+            t.set_requires_grad(true);
+        VisionInput images{g("pixel_values"), grids(g("image_grid_thw"))};
+        torch::manual_seed(11); // the dropout masks
+        auto loss = Qwen2VLModel::causalLmLoss(model->forward(g("train.input_ids"), {}, &images, nullptr).logits, g("train.labels"));
+        // How many blocks the graph recomputes: a walk over its nodes.
+        int checkpointNodes = 0;
+        std::vector<torch::autograd::Node *> todo{loss.grad_fn().get()};
+        std::set<torch::autograd::Node *> seen;
+        while (!todo.empty()) {
+            torch::autograd::Node *n = todo.back();
+            todo.pop_back();
+            if (!n || !seen.insert(n).second)
+                continue;
+            checkpointNodes += n->name() == kCheckpointNodeName ? 1 : 0;
+            for (const auto &e : n->next_edges())
+                todo.push_back(e.function.get());
+        }
+        loss.backward();
+        return std::make_tuple(loss.item<double>(), std::move(model), checkpointNodes);
+    };
+    auto [plainLoss, plain, plainNodes] = run(false);
+    auto [ckptLoss, ckpt, ckptNodes] = run(true);
+    QCOMPARE(plainNodes, 0);
+    QCOMPARE(ckptNodes, config.numLayers + config.vision.depth); // one per decoder layer and vision block
+    QVERIFY2(std::abs(plainLoss - ckptLoss) <= 1e-6 * std::max(1.0, std::abs(plainLoss)), qPrintable(QStringLiteral("%1 vs %2").arg(plainLoss).arg(ckptLoss)));
+    double worst = 0;
+    int compared = 0, missing = 0;
+    auto compare = [&](const torch::Tensor &a, const torch::Tensor &b) {
+        if (!a.grad().defined() || !b.grad().defined()) {
+            missing += a.grad().defined() != b.grad().defined() ? 1 : 0;
+            return;
+        }
+        worst = std::max(worst, relativeError(b.grad(), a.grad()));
+        ++compared;
+    };
+    for (const auto &[name, t] : plain->parameters())
+        compare(t, ckpt->parameters().at(name));
+    for (const auto &[name, a] : plain->loraAdapters()) {
+        compare(a.a, ckpt->loraAdapters().at(name).a);
+        compare(a.b, ckpt->loraAdapters().at(name).b);
+    }
+    qInfo("%d gradients, largest relative difference with checkpointing %.2e", compared, worst);
+    QCOMPARE(missing, 0);
+    QVERIFY(compared >= static_cast<int>(plain->parameters().size()));
+    QVERIFY(worst <= 1e-5);
 }
 
 int main(int argc, char *argv[])

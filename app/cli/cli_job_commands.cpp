@@ -286,6 +286,8 @@ int cmdAlign(const QStringList &args)
         {QStringLiteral("dtype"), QStringLiteral("f32 (default); bf16 or f16: mixed precision (16-bit compute, float32 master weights and "
                                                  "AdamW moments; f16 with loss scaling; bf16 is the usual choice on CUDA); bf16-pure: all in "
                                                  "bfloat16 (less memory, but at lr 1e-5 most updates round to nothing)."), QStringLiteral("DTYPE")},
+        {QStringLiteral("gradient-checkpointing"), QStringLiteral("on, off or auto (default: on with CUDA): recompute each layer's "
+                                                                  "activations in backward instead of keeping them."), QStringLiteral("MODE")},
         {QStringLiteral("save-total-limit"), QStringLiteral("Keep only the newest N checkpoints of the run (default: all)."), QStringLiteral("N")},
         {QStringLiteral("min-pixels"), QStringLiteral("Image budget, fewest pixels (MPA: 100352; 'model': the model's own)."), QStringLiteral("N")},
         {QStringLiteral("max-pixels"), QStringLiteral("Image budget, most pixels (MPA: 401408; 'model': the model's own)."), QStringLiteral("N")},
@@ -336,6 +338,7 @@ int cmdAlign(const QStringList &args)
     put("weight-decay", "weight_decay", true);
     put("save-every", "save_every", true);
     put("save-total-limit", "save_total_limit", true);
+    put("gradient-checkpointing", "gradient_checkpointing", false);
     put("eval-every", "eval_every", true);
     put("held-out", "held_out_fraction", true);
     put("seed", "seed", true);

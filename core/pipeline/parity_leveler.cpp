@@ -38,7 +38,7 @@ QJsonObject AlignParams::toJson() const
             {QStringLiteral("grad_accum"), gradAccum}, {QStringLiteral("max_grad_norm"), maxGradNorm}, {QStringLiteral("max_steps"), maxSteps},
             {QStringLiteral("save_every"), saveEvery}, {QStringLiteral("save_total_limit"), saveTotalLimit}, {QStringLiteral("eval_every"), evalEvery}, {QStringLiteral("held_out_fraction"), heldOutFraction},
             {QStringLiteral("train_prompt"), trainPrompt},
-            {QStringLiteral("device"), device}, {QStringLiteral("dtype"), dtype}, {QStringLiteral("min_pixels"), static_cast<qint64>(minPixels)},
+            {QStringLiteral("device"), device}, {QStringLiteral("dtype"), dtype}, {QStringLiteral("gradient_checkpointing"), gradientCheckpointing}, {QStringLiteral("min_pixels"), static_cast<qint64>(minPixels)},
             {QStringLiteral("max_pixels"), static_cast<qint64>(maxPixels)}};
 }
 
@@ -82,6 +82,7 @@ AlignParams AlignParams::fromJson(const QJsonObject &o)
     p.trainPrompt = o.value(QStringLiteral("train_prompt")).toString(p.trainPrompt);
     p.device = o.value(QStringLiteral("device")).toString(p.device);
     p.dtype = o.value(QStringLiteral("dtype")).toString(p.dtype);
+    p.gradientCheckpointing = o.value(QStringLiteral("gradient_checkpointing")).toString(p.gradientCheckpointing);
     p.minPixels = integer("min_pixels", p.minPixels);
     p.maxPixels = integer("max_pixels", p.maxPixels);
     return p;
@@ -237,6 +238,11 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
         const QString weightsDir = (!resumeFrom.isEmpty() && p.method == QLatin1String("full")) ? resumeFrom : baseDir;
         Qwen2VLModel model(config, Checkpoint::openFolder(weightsDir), device, dtype);
         model.setTraining(true);
+        if (p.gradientCheckpointing != QLatin1String("auto") && p.gradientCheckpointing != QLatin1String("on")
+            && p.gradientCheckpointing != QLatin1String("off"))
+            throw Error(QStringLiteral("unknown gradient checkpointing \"%1\" (on, off, auto)").arg(p.gradientCheckpointing));
+        model.setGradientCheckpointing(p.gradientCheckpointing == QLatin1String("on")
+                                       || (p.gradientCheckpointing == QLatin1String("auto") && device.is_cuda()));
 
         std::vector<Trainable> trainables;
         auto lrFor = [&](Group g) { return g == Group::Vision ? p.lrVision : g == Group::Merger ? p.lrMerger : p.lrLlm; };

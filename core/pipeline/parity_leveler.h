@@ -45,6 +45,10 @@ struct AlignParams
     // the single-word-or-phrase instruction, i.e. trains on exactly what PI and evaluation ask.
     QString trainPrompt = QStringLiteral("bare");
     QString device = QStringLiteral("cpu");
+    // Activation checkpointing per decoder layer and vision block: "on", "off", or "auto" (on
+    // with CUDA, where memory is what limits the batch; off on CPU, where it costs ~1/3 more
+    // compute for memory the machine usually has).
+    QString gradientCheckpointing = QStringLiteral("auto");
     // f32; bf16 / f16: mixed precision (compute in 16 bits, float32 master weights and AdamW
     // moments, as Hugging Face Trainer's bf16=True; f16 adds dynamic loss scaling); bf16-pure:
     // everything in bfloat16 (half the optimizer memory, but an update below the bfloat16

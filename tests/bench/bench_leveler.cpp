@@ -7,8 +7,10 @@
 //   thread waited for the data loader (goal < 5 %).
 // - throughput with a Qwen2-VL-2B-shaped model (hidden 1536, MLP 8960, 12 heads / 2 KV heads,
 //   2 decoder layers, 4 vision blocks of 1280, the real vocabulary): s/step, tokens/s and
-//   GFLOP/s over the float32 matmul peak, in f32 and in bf16 mixed precision.
-// Usage: bench_leveler [TOKENIZER_DIR] [--quick]   (--quick: 50 / 500 samples)
+//   GFLOP/s over the float32 matmul peak, in f32 and in bf16 mixed precision, and peak RSS with
+//   and without activation checkpointing (baseline: without).
+// Usage: bench_leveler [TOKENIZER_DIR] [--quick] [--throughput-only]
+//   --quick: 50 / 500 samples; --throughput-only: skip the epochs (section 1)
 #include "backends/launch_environment.h"
 #include "backends/torch_runtime.h"
 #include "bench_images.h"
@@ -115,12 +117,13 @@ int main(int argc, char *argv[])
     backends::initialiseTorchThreads();
     QStringList args = app.arguments().mid(1);
     const bool quick = args.removeAll(QStringLiteral("--quick")) > 0;
+    const bool throughputOnly = args.removeAll(QStringLiteral("--throughput-only")) > 0;
     const QString tokenizer = !args.isEmpty() ? args.first() : QStringLiteral(MPA_SOURCE_DIR "/../shared/fixtures/qwen2-tokenizer");
     std::printf("%s\n", qPrintable(backends::describeTorchRuntime()));
     const double peak = bench::peakF32();
     std::printf("baseline: matmul 1024^3 %.1f GFLOP/s f32\n", peak);
 
-    const int few = quick ? 50 : 200, many = quick ? 500 : 2000;
+    const int few = quick ? 50 : 200, many = throughputOnly ? few : quick ? 500 : 2000;
     QTemporaryDir tmp;
     const QString images = tmp.filePath(QStringLiteral("images"));
     bench::writeNoiseJpegs(images, many, 800, 600);
@@ -138,12 +141,14 @@ int main(int argc, char *argv[])
     budget.minPixels = p.minPixels;
     budget.maxPixels = p.maxPixels;
     const std::int64_t rowsPerImage = vlm::processImages({vlm::loadRgbImage(images + QStringLiteral("/00000.jpg"))}, budget).rows;
-    const RunResult a = runChild(wsFew.root(), tiny, p);
-    const RunResult b = runChild(wsMany.root(), tiny, p);
-    std::printf("one epoch, MPA image budget (800x600 -> %lld patch rows/image): %d samples %.0f MB peak RSS (%.1f s, data wait %.1f %%), "
-                "%d samples %.0f MB (%.1f s, data wait %.1f %%): ratio %.3f (goal within 10 %%)\n",
-                static_cast<long long>(rowsPerImage), few, a.rssMb, a.seconds, 100 * lastMetric(wsFew, a.run, "data_wait_fraction"), many, b.rssMb, b.seconds,
-                100 * lastMetric(wsMany, b.run, "data_wait_fraction"), b.rssMb / std::max(1.0, a.rssMb));
+    if (!throughputOnly) {
+        const RunResult a = runChild(wsFew.root(), tiny, p);
+        const RunResult b = runChild(wsMany.root(), tiny, p);
+        std::printf("one epoch, MPA image budget (800x600 -> %lld patch rows/image): %d samples %.0f MB peak RSS (%.1f s, data wait %.1f %%), "
+                    "%d samples %.0f MB (%.1f s, data wait %.1f %%): ratio %.3f (goal within 10 %%)\n",
+                    static_cast<long long>(rowsPerImage), few, a.rssMb, a.seconds, 100 * lastMetric(wsFew, a.run, "data_wait_fraction"), many, b.rssMb, b.seconds,
+                    100 * lastMetric(wsMany, b.run, "data_wait_fraction"), b.rssMb / std::max(1.0, a.rssMb));
+    }
 
     // 2. Throughput, 2B-shaped.
     const vlm::Qwen2VLConfig c2b = bench::config(1536, 8960, 2, 12, 2, {16, 24, 24}, 4, 1280, 16);
@@ -170,20 +175,21 @@ int main(int argc, char *argv[])
                                                                          QStringLiteral("blurred noise, number 1")}, *tok, ip, c2b.imageTokenId);
     const double L = static_cast<double>(ex.ids.size()), rows = static_cast<double>(ex.rows);
     const double flopsPerSample = 6 * (visionParams * rows + mergerParams * rows / 4 + llmParams * L + double(c2b.hiddenSize) * c2b.vocabSize * L);
-    for (const char *dtype : {"f32", "bf16"}) {
+    for (const auto &[dtype, checkpointing] : {std::pair<const char *, const char *>{"f32", "off"}, {"f32", "on"}, {"bf16", "off"}}) {
         pipeline::AlignParams q = p;
         q.gradAccum = 1;
         q.maxSteps = 3;
         q.dtype = QString::fromLatin1(dtype);
+        q.gradientCheckpointing = QString::fromLatin1(checkpointing);
         const RunResult r = runChild(wsFew.root(), big, q);
         QSqlDatabase db = wsFew.connection();
         // Steady state: steps 2..3 (step 1 pays first-touch allocation).
         const store::Rows tps = store::readRows(db, QStringLiteral("SELECT avg(value) FROM metrics WHERE run_id = ? AND name = 'tokens_per_s' AND step > 1"), {r.run});
         const double tokensPerS = tps.isEmpty() ? 0 : tps.at(0, 0).toDouble();
         const double samplesPerS = tokensPerS / L;
-        std::printf("2B-shaped (%.0fM vision, %.0fM merger, %.0fM decoder without the embedding), %s, 1 sample/step of %.0f tokens (%.0f patches): "
-                    "%.1f s/step, %.0f tokens/s, %.1f GFLOP/s = %.0f %% of the f32 matmul peak; peak RSS %.0f MB\n",
-                    visionParams / 1e6, mergerParams / 1e6, llmParams / 1e6, dtype, L, rows, 1 / std::max(1e-9, samplesPerS), tokensPerS,
+        std::printf("2B-shaped (%.0fM vision, %.0fM merger, %.0fM decoder without the embedding), %s, checkpointing %s, 1 sample/step of %.0f tokens "
+                    "(%.0f patches): %.1f s/step, %.0f tokens/s, %.1f GFLOP/s = %.0f %% of the f32 matmul peak; peak RSS %.0f MB\n",
+                    visionParams / 1e6, mergerParams / 1e6, llmParams / 1e6, dtype, checkpointing, L, rows, 1 / std::max(1e-9, samplesPerS), tokensPerS,
                     flopsPerSample * samplesPerS / 1e9, 100 * flopsPerSample * samplesPerS / 1e9 / peak, r.rssMb);
     }
     return 0;

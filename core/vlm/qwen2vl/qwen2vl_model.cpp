@@ -1,5 +1,7 @@
 #include "vlm/qwen2vl/qwen2vl_model.h"
 
+#include "vlm/activation_checkpoint.h"
+
 #include "util/error.h"
 #include "vlm/qwen2vl/qwen2vl_weights.h"
 #include "vlm/safetensors.h"
@@ -232,36 +234,46 @@ torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
     const auto cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);                    // [n, 1, hd] float32
 
     for (int b = 0; b < v.depth; ++b) {
-        const std::string pre = "visual.blocks." + std::to_string(b) + ".";
-        auto h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm1.weight")).bias(p(pre + "norm1.bias")).eps(1e-6));
-        auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd}).permute({1, 0, 2, 3});
-        // Rotary in float32 (the reference upcasts q and k here), then back.
-        auto q = (qkv[0].to(torch::kFloat32) * cos + rotateHalf(qkv[0].to(torch::kFloat32)) * sin).to(m_dtype);
-        auto k = (qkv[1].to(torch::kFloat32) * cos + rotateHalf(qkv[1].to(torch::kFloat32)) * sin).to(m_dtype);
-        auto val = qkv[2];
-        std::vector<torch::Tensor> outs;
-        std::int64_t start = 0;
-        for (std::int64_t len : segments) {
-            auto qs = q.narrow(0, start, len).transpose(0, 1); // [heads, len, hd]
-            auto ks = k.narrow(0, start, len).transpose(0, 1);
-            auto vs = val.narrow(0, start, len).transpose(0, 1);
-            auto scores = torch::matmul(qs, ks.transpose(1, 2)) / std::sqrt(static_cast<double>(hd));
-            auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
-            outs.push_back(torch::matmul(probs, vs).transpose(0, 1).reshape({len, E}));
-            start += len;
-        }
-        auto attn = proj(torch::cat(outs, 0), pre + "attn.proj.weight", pre + "attn.proj.bias");
-        x = x + attn;
-        h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm2.weight")).bias(p(pre + "norm2.bias")).eps(1e-6));
-        auto f = proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias");
-        f = f * torch::sigmoid(1.702 * f); // quick_gelu
-        x = x + proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias");
+        // Captured by value: with checkpointing the block runs again during backward.
+        auto block = [this, b, cos, sin, segments](const torch::Tensor &in) { return visionBlock(b, in, cos, sin, segments); };
+        x = checkpointing() ? checkpointed(block, x) : block(x);
     }
     auto y = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p("visual.merger.ln_q.weight")).bias(p("visual.merger.ln_q.bias")).eps(1e-6));
     y = y.view({n / (M * M), E * M * M});
     y = dense(y, p("visual.merger.mlp.0.weight"), p("visual.merger.mlp.0.bias"));
     y = torch::gelu(y); // exact (erf) GELU
     return dense(y, p("visual.merger.mlp.2.weight"), p("visual.merger.mlp.2.bias"));
+}
+
+torch::Tensor Qwen2VLModel::visionBlock(int b, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
+                                        const std::vector<std::int64_t> &segments) const
+{
+    const auto &v = m_config.vision;
+    const std::int64_t E = v.embedDim, heads = v.numHeads, hd = E / heads, n = x.size(0);
+    const std::string pre = "visual.blocks." + std::to_string(b) + ".";
+    auto h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm1.weight")).bias(p(pre + "norm1.bias")).eps(1e-6));
+    auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd}).permute({1, 0, 2, 3});
+    // Rotary in float32 (the reference upcasts q and k here), then back.
+    auto q = (qkv[0].to(torch::kFloat32) * cos + rotateHalf(qkv[0].to(torch::kFloat32)) * sin).to(m_dtype);
+    auto k = (qkv[1].to(torch::kFloat32) * cos + rotateHalf(qkv[1].to(torch::kFloat32)) * sin).to(m_dtype);
+    auto val = qkv[2];
+    std::vector<torch::Tensor> outs;
+    std::int64_t start = 0;
+    for (std::int64_t len : segments) {
+        auto qs = q.narrow(0, start, len).transpose(0, 1); // [heads, len, hd]
+        auto ks = k.narrow(0, start, len).transpose(0, 1);
+        auto vs = val.narrow(0, start, len).transpose(0, 1);
+        auto scores = torch::matmul(qs, ks.transpose(1, 2)) / std::sqrt(static_cast<double>(hd));
+        auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
+        outs.push_back(torch::matmul(probs, vs).transpose(0, 1).reshape({len, E}));
+        start += len;
+    }
+    auto attn = proj(torch::cat(outs, 0), pre + "attn.proj.weight", pre + "attn.proj.bias");
+    x = x + attn;
+    h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm2.weight")).bias(p(pre + "norm2.bias")).eps(1e-6));
+    auto f = proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias");
+    f = f * torch::sigmoid(1.702 * f); // quick_gelu
+    return x + proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias");
 }
 
 RopeIndex Qwen2VLModel::ropeIndex(const torch::Tensor &inputIdsIn, const std::vector<std::array<std::int64_t, 3>> &imageGrids,
@@ -359,46 +371,58 @@ torch::Tensor Qwen2VLModel::attentionMask4d(const torch::Tensor &attentionMask, 
     return torch::zeros(allowed.sizes(), opts.dtype(m_dtype)).masked_fill(allowed.logical_not(), lowest);
 }
 
-torch::Tensor Qwen2VLModel::textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
-                                       KVCache *cache, std::vector<torch::Tensor> *hidden) const
+torch::Tensor Qwen2VLModel::decoderLayer(int i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
+                                         KVCache *cache) const
 {
     const std::int64_t B = x.size(0), L = x.size(1), Hq = m_config.numHeads, Hkv = m_config.numKvHeads, hd = m_config.headDim();
     const double eps = m_config.rmsNormEps;
+    const std::string pre = "model.layers." + std::to_string(i) + ".";
+    auto h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
+    auto q = proj(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias").view({B, L, Hq, hd}).transpose(1, 2);
+    auto k = proj(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
+    auto v = proj(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
+    q = q * cos + rotateHalf(q) * sin;
+    k = k * cos + rotateHalf(k) * sin;
+    if (cache) {
+        auto &kc = cache->keys[static_cast<std::size_t>(i)];
+        auto &vc = cache->values[static_cast<std::size_t>(i)];
+        kc.narrow(2, cache->length, L).copy_(k);
+        vc.narrow(2, cache->length, L).copy_(v);
+        k = kc.narrow(2, 0, cache->length + L);
+        v = vc.narrow(2, 0, cache->length + L);
+    }
+    const std::int64_t rep = Hq / Hkv;
+    if (rep > 1) {
+        k = k.repeat_interleave(rep, 1);
+        v = v.repeat_interleave(rep, 1);
+    }
+    auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd)) + mask;
+    auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
+    auto a = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, Hq * hd});
+    x = x + proj(a, pre + "self_attn.o_proj.weight");
+    h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
+    auto g = proj(h, pre + "mlp.gate_proj.weight");
+    auto u = proj(h, pre + "mlp.up_proj.weight");
+    return x + proj(torch::silu(g) * u, pre + "mlp.down_proj.weight");
+}
+
+torch::Tensor Qwen2VLModel::textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
+                                       KVCache *cache, std::vector<torch::Tensor> *hidden) const
+{
+    const std::int64_t L = x.size(1);
     for (int i = 0; i < m_config.numLayers; ++i) {
-        const std::string pre = "model.layers." + std::to_string(i) + ".";
-        auto h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
-        auto q = proj(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias").view({B, L, Hq, hd}).transpose(1, 2);
-        auto k = proj(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
-        auto v = proj(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
-        q = q * cos + rotateHalf(q) * sin;
-        k = k * cos + rotateHalf(k) * sin;
-        if (cache) {
-            auto &kc = cache->keys[static_cast<std::size_t>(i)];
-            auto &vc = cache->values[static_cast<std::size_t>(i)];
-            kc.narrow(2, cache->length, L).copy_(k);
-            vc.narrow(2, cache->length, L).copy_(v);
-            k = kc.narrow(2, 0, cache->length + L);
-            v = vc.narrow(2, 0, cache->length + L);
+        if (!cache && checkpointing()) {
+            auto layer = [this, i, cos, sin, mask](const torch::Tensor &in) { return decoderLayer(i, in, cos, sin, mask, nullptr); };
+            x = checkpointed(layer, x);
+        } else {
+            x = decoderLayer(i, x, cos, sin, mask, cache);
         }
-        const std::int64_t rep = Hq / Hkv;
-        if (rep > 1) {
-            k = k.repeat_interleave(rep, 1);
-            v = v.repeat_interleave(rep, 1);
-        }
-        auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd)) + mask;
-        auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
-        auto a = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, Hq * hd});
-        x = x + proj(a, pre + "self_attn.o_proj.weight");
-        h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
-        auto g = proj(h, pre + "mlp.gate_proj.weight");
-        auto u = proj(h, pre + "mlp.up_proj.weight");
-        x = x + proj(torch::silu(g) * u, pre + "mlp.down_proj.weight");
         if (hidden && i + 1 < m_config.numLayers)
             hidden->push_back(x);
     }
     if (cache)
         cache->length += L;
-    x = rmsNorm(x, p("model.norm.weight"), eps);
+    x = rmsNorm(x, p("model.norm.weight"), m_config.rmsNormEps);
     if (hidden)
         hidden->push_back(x);
     return x;

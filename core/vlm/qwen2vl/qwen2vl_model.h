@@ -93,6 +93,9 @@ public:
     // Adapters keyed by the weight they modify ("model.layers.0.self_attn.q_proj.weight").
     std::map<std::string, LoraAdapter> &loraAdapters() { return m_lora; }
     void setTraining(bool training) { m_training = training; }
+    // Activation checkpointing per decoder layer and vision block while training: activations
+    // are recomputed in backward instead of kept (see vlm/activation_checkpoint.h).
+    void setGradientCheckpointing(bool on) { m_checkpointing = on; }
     // Folds every adapter into its weight (W += scale * B A) and removes the adapters.
     void mergeLora();
 
@@ -107,6 +110,11 @@ private:
     const torch::Tensor &p(const std::string &name) const;
     // Linear through `weight` (+ bias when given) plus its LoRA adapter, if any.
     torch::Tensor proj(const torch::Tensor &x, const std::string &weight, const std::string &bias = {}) const;
+    bool checkpointing() const { return m_checkpointing && m_training && torch::GradMode::is_enabled(); }
+    torch::Tensor visionBlock(int block, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
+                              const std::vector<std::int64_t> &segments) const;
+    torch::Tensor decoderLayer(int layer, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
+                               KVCache *cache) const;
     torch::Tensor textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
                              KVCache *cache, std::vector<torch::Tensor> *hidden) const;
     std::pair<torch::Tensor, torch::Tensor> ropeCosSin(const torch::Tensor &positionIds) const;
@@ -118,6 +126,7 @@ private:
     std::map<std::string, torch::Tensor> m_params;
     std::map<std::string, LoraAdapter> m_lora;
     bool m_training = false;
+    bool m_checkpointing = false;
 };
 
 // Maps "cpu", "cuda", "cuda:1" and "f32"/"bf16"/"f16" to torch values; CUDA requested in a
