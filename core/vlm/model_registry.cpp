@@ -3,6 +3,7 @@
 #include "util/error.h"
 #include "util/json_file.h"
 #include "vlm/qwen2vl/qwen2vl_runtime.h"
+#include "vlm/qwen2vl/qwen2vl_trainable.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -13,7 +14,8 @@ namespace mpa::vlm {
 const std::vector<Architecture> &architectures()
 {
     static const std::vector<Architecture> list = {
-        {QStringLiteral("qwen2_vl"), QStringLiteral("Qwen2-VL (Qwen2VLForConditionalGeneration)"), loadQwen2VL, inspectQwen2VLFolder},
+        {QStringLiteral("qwen2_vl"), QStringLiteral("Qwen2-VL (Qwen2VLForConditionalGeneration)"), loadQwen2VL, inspectQwen2VLFolder,
+         openQwen2VLTrainable},
     };
     return list;
 }

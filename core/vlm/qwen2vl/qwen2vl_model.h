@@ -92,6 +92,7 @@ public:
 
     // Adapters keyed by the weight they modify ("model.layers.0.self_attn.q_proj.weight").
     std::map<std::string, LoraAdapter> &loraAdapters() { return m_lora; }
+    const std::map<std::string, LoraAdapter> &loraAdapters() const { return m_lora; }
     void setTraining(bool training) { m_training = training; }
     // Activation checkpointing per decoder layer and vision block while training: activations
     // are recomputed in backward instead of kept (see vlm/activation_checkpoint.h).
