@@ -13,6 +13,7 @@
 #include "pipeline/parity_identifier.h"
 #include "pipeline/parity_leveler.h"
 #include "pipeline/pseudo_annotator.h"
+#include "pipeline/run_scope.h"
 #include "review_view.h"
 #include "row_table_model.h"
 #include "run_dashboard.h"
@@ -29,6 +30,7 @@
 #include <QComboBox>
 #include <QLineEdit>
 #include <QListView>
+#include <QPushButton>
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QtTest>
@@ -310,6 +312,14 @@ void TestDesktopAtScale::jobIdsAfterReopening()
     QVERIFY2(second > first, "a job id was reused after reopening");
     QTRY_VERIFY(window.jobsPanel()->rowText(second).contains(QLatin1String("finished")));
     QCOMPARE(window.jobsPanel()->rowCount(), 1);
+    QVERIFY(window.jobsPanel()->findChildren<QPushButton *>(QStringLiteral("resume")).isEmpty()); // nothing to resume
+    // A job that fails inside its run offers to resume that run.
+    const int failing = window.enqueueJob(QStringLiteral("three"), [](const store::Workspace &ws, const ProgressFn &) -> pipeline::JobSummary {
+        pipeline::RunScope run(ws, store::RunKind::Evaluate, QStringLiteral("fails"), {}, 0);
+        throw Error(QStringLiteral("the endpoint went away"));
+    });
+    QTRY_VERIFY(window.jobsPanel()->rowText(failing).contains(QLatin1String("failed")));
+    QCOMPARE(window.jobsPanel()->findChildren<QPushButton *>(QStringLiteral("resume")).size(), 1);
 }
 
 void TestDesktopAtScale::editMakesTheVerdictStale()

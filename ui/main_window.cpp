@@ -311,13 +311,13 @@ void MainWindow::workspaceChanged(quint32 tables)
     }
     m_review->workspaceChanged(tables);
     m_dashboard->workspaceChanged(tables);
-    // Scores are computed per run: recompute when a run starts or ends, not per prediction.
-    if (tables & store::Tables::Runs)
+    if (tables & store::Tables::Runs) {
+        // Scores are computed per run: recompute when a run starts or ends, not per prediction.
         m_evaluation->reload();
+        fillAnnotatorFilter();
+    }
     if (tables & store::Tables::Models)
         m_models->reload();
-    if (tables & store::Tables::Runs)
-        fillAnnotatorFilter();
     if (tables & (store::Tables::Images | store::Tables::Samples))
         showCounts();
 }

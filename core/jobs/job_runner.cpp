@@ -111,6 +111,7 @@ void JobRunner::workerLoop()
         bool ok = false, cancelled = false;
         QString message;
         qint64 runId = 0;
+        pipeline::forgetLastRunOnThisThread();
         try {
             const pipeline::JobSummary s = job.fn(m_ws, progress);
             ok = true;
@@ -119,8 +120,10 @@ void JobRunner::workerLoop()
             runId = s.runId;
         } catch (const Error &e) {
             message = e.message();
+            runId = pipeline::lastRunOnThisThread(); // the run it failed in (resumable)
         } catch (const std::exception &e) {
             message = QString::fromLocal8Bit(e.what());
+            runId = pipeline::lastRunOnThisThread();
         }
         m_ws.releaseThreadConnection();
         bool nowIdle = false;

@@ -153,13 +153,15 @@ JobSummary runParityIdentifier(const store::Workspace &ws, backends::VlmBackend 
             answerAll(ws, small, smallId, run.id(), items, p.batchSize > 0 ? p.batchSize : small.preferredBatchSize(), p.maxNewTokens,
                       progress, QStringLiteral("identify: small model"), s, cancelled);
         if (!cancelled) {
-            // Verdicts for every sample both models answered in this run.
+            // Verdicts for every sample both models answered in this run. The write transaction
+            // comes first: a read begun before it would pin an older snapshot, and the first
+            // verdict would then fail as busy if anyone (a reviewer) committed in between.
+            store::Transaction tx(db, QStringLiteral("verdicts"));
             QSqlQuery both = store::exec(db, QStringLiteral(R"(
                 SELECT s.id, COALESCE(s.reviewed_answer, s.answer), l.text, m.text FROM samples s
                 JOIN answers l ON l.sample_id = s.id AND l.model_id = ? AND l.run_id = ?
                 JOIN answers m ON m.sample_id = s.id AND m.model_id = ? AND m.run_id = ? ORDER BY s.id)"),
                                          {largeId, run.id(), smallId, run.id()});
-            store::Transaction tx(db, QStringLiteral("verdicts"));
             while (both.next()) {
                 const QString g = both.value(1).toString();
                 const bool l = answerMatches(p.criterion, g, both.value(2).toString());

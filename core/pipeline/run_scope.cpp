@@ -1,5 +1,7 @@
 #include "pipeline/run_scope.h"
 
+#include "store/rows.h"
+
 #include "store/catalog.h"
 #include "store/sql_util.h"
 #include "util/error.h"
@@ -8,6 +10,20 @@
 #include <QJsonDocument>
 
 namespace mpa::pipeline {
+
+namespace {
+thread_local qint64 t_lastRunOnThisThread = 0;
+}
+
+qint64 lastRunOnThisThread()
+{
+    return t_lastRunOnThisThread;
+}
+
+void forgetLastRunOnThisThread()
+{
+    t_lastRunOnThisThread = 0;
+}
 
 QString JobSummary::summary() const
 {
@@ -29,20 +45,24 @@ RunScope::RunScope(const store::Workspace &ws, store::RunKind kind, const QStrin
     };
     if (resumeRunId == 0) {
         m_id = catalog.createRun(kind, name, params);
+        t_lastRunOnThisThread = m_id;
         takeLock();
         return;
     }
     QSqlDatabase db = ws.connection();
-    QSqlQuery q = store::exec(db, QStringLiteral("SELECT kind, status, params FROM runs WHERE id = ?"), {resumeRunId});
-    if (!q.next())
+    // Read and finished before the UPDATE below: a statement left open would pin this
+    // connection's snapshot and make that write fail as busy (see store/rows.h).
+    const store::Rows run = store::readRows(db, QStringLiteral("SELECT kind, status, params FROM runs WHERE id = ?"), {resumeRunId});
+    if (run.isEmpty())
         throw Error(QStringLiteral("%1: run %2 does not exist").arg(ws.root()).arg(resumeRunId));
-    if (q.value(0).toString() != store::toString(kind))
-        throw Error(QStringLiteral("%1: run %2 is a %3 run, not %4").arg(ws.root()).arg(resumeRunId).arg(q.value(0).toString(), store::toString(kind)));
-    if (q.value(1).toString() == QLatin1String("finished"))
+    if (run.at(0, 0).toString() != store::toString(kind))
+        throw Error(QStringLiteral("%1: run %2 is a %3 run, not %4").arg(ws.root()).arg(resumeRunId).arg(run.at(0, 0).toString(), store::toString(kind)));
+    if (run.at(0, 1).toString() == QLatin1String("finished"))
         throw Error(QStringLiteral("%1: run %2 already finished; nothing to resume").arg(ws.root()).arg(resumeRunId));
     m_id = resumeRunId;
+    t_lastRunOnThisThread = m_id;
     takeLock();
-    m_params = QJsonDocument::fromJson(q.value(2).toString().toUtf8()).object();
+    m_params = QJsonDocument::fromJson(run.at(0, 2).toString().toUtf8()).object();
     store::exec(db, QStringLiteral("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = ?"), {m_id});
 }
 

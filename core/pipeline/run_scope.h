@@ -51,6 +51,11 @@ private:
     std::unique_ptr<QLockFile> m_lock;
 };
 
+// The run the last RunScope on this thread opened (0: none since forget...()): the job runner
+// reads it when a job throws, so a failed job can still be resumed from the Jobs panel.
+qint64 lastRunOnThisThread();
+void forgetLastRunOnThisThread();
+
 // Runs left "running" by a process that is gone become "interrupted" (they can be resumed).
 // Runs another live process (or this one) is executing are left alone. Returns how many.
 int recoverInterruptedRuns(const store::Workspace &ws);
