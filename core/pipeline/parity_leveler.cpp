@@ -11,19 +11,15 @@
 #include "store/catalog.h"
 #include "store/sql_util.h"
 #include "util/error.h"
-#include "util/json_file.h"
 #include "vlm/model_registry.h"
 #include "vlm/qwen2vl/qwen2vl_model.h"
 #include "vlm/safetensors.h"
 
 #include <QDir>
 #include <QElapsedTimer>
-#include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
-#include <QJsonDocument>
 #include <cmath>
-#include <random>
 
 namespace mpa::pipeline {
 
