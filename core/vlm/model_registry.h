@@ -3,15 +3,11 @@
 // SmolVLM / Idefics3) is a folder beside vlm/qwen2vl/ with its runtime (a VisionLanguageModel
 // implementation, a loader, a folder inspector and its pipeline::TrainableVlm) and one entry in
 // architectures().
+#include "pipeline/trainable_vlm_fwd.h"
 #include "vlm/vlm_model.h"
 
 #include <functional>
 #include <vector>
-
-namespace mpa::pipeline {
-class TrainableVlm;
-struct TrainableOptions;
-} // namespace mpa::pipeline
 
 namespace mpa::vlm {
 

@@ -1,14 +1,11 @@
 #pragma once
 // The Qwen2-VL trainer entry point (registered in vlm/model_registry.cpp). Torch-free
 // declaration: the returned interface is defined in pipeline/trainable_vlm.h.
+#include "pipeline/trainable_vlm_fwd.h"
+
 #include <QString>
 
 #include <memory>
-
-namespace mpa::pipeline {
-class TrainableVlm;
-struct TrainableOptions;
-} // namespace mpa::pipeline
 
 namespace mpa::vlm {
 
