@@ -5,6 +5,7 @@
 #include "test_support.h"
 #include "util/error.h"
 #include "util/json_file.h"
+#include "vlm/pre_tokenizer.h"
 #include "vlm/tokenizer.h"
 
 #include <QDir>
@@ -46,6 +47,7 @@ private Q_SLOTS:
     void sharedAcrossThreads();
     void malformedTokenizerFiles();
     void mergesAsPairsEncodeTheSame();
+    void charactersNewerThanQtsUnicodeTables();
 
 private:
     std::shared_ptr<const Tokenizer> m_tok;
@@ -53,10 +55,13 @@ private:
 
 void TestTokenizer::initTestCase()
 {
-    if (g_folder.isEmpty()) {
+    // A path, or the name of a folder under the fixtures directory (how CTest registers them).
+    if (g_folder.isEmpty())
+        g_folder = QStringLiteral("qwen2-tokenizer");
+    if (!QFileInfo(g_folder).isDir()) {
         if (mpa::test::fixturesDir().isEmpty())
             QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass a tokenizer fixture folder)");
-        g_folder = mpa::test::fixture(QStringLiteral("qwen2-tokenizer"));
+        g_folder = mpa::test::fixture(g_folder);
     }
     m_tok = Tokenizer::load(g_folder);
 }
@@ -161,7 +166,9 @@ void TestTokenizer::malformedTokenizerFiles()
     };
     expectError("{\"model\": {\"type\": \"BPE\", \"vocab\": {", "truncated");
     expectError("{\"model\": {\"type\": \"Unigram\"}}", "only BPE");
-    expectError("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}", "not Qwen2");
+    expectError("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": {\"type\": \"Whitespace\"}}", "is not supported");
+    expectError("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}, "
+                "\"added_tokens\": [{\"id\": -1, \"content\": \"<x>\"}]}", "has id -1");
 }
 
 void TestTokenizer::mergesAsPairsEncodeTheSame()
@@ -191,6 +198,25 @@ void TestTokenizer::mergesAsPairsEncodeTheSame()
             ++checked;
         }
     QVERIFY(checked > 0);
+}
+
+// Characters whose category is newer than Qt 6.4's Unicode 14 tables: the pre-tokenizers must
+// classify them as the reference does (Unicode 16), e.g. a space before a number stays apart.
+void TestTokenizer::charactersNewerThanQtsUnicodeTables()
+{
+    using mpa::vlm::PreTokenizer;
+    const std::u32string kaktovik = U"\U0001D2C0"; // KAKTOVIK NUMERAL ZERO, No, Unicode 15
+    const std::u32string garay = U"\U00010D41";    // GARAY DIGIT ONE, Nd, Unicode 16
+    const std::u32string kiratRai = U"\U00016D73"; // KIRAT RAI DIGIT THREE, Nd, Unicode 16
+    const std::u32string kawi = U"\U00011F04";     // KAWI LETTER A, Lo, Unicode 15
+    for (const std::u32string &digit : {kaktovik, garay, kiratRai}) {
+        QCOMPARE(PreTokenizer::qwen2Split(U"x " + digit).size(), 3u); // "x", " ", digit
+        QCOMPARE(PreTokenizer::digitSplit(U"ab" + digit + U"c").size(), 3u);
+        QCOMPARE(PreTokenizer::gpt2Split(U" " + digit + digit).size(), 1u); // " ?\p{N}+"
+    }
+    QCOMPARE(PreTokenizer::gpt2Split(U"(" + kawi + kawi).size(), 2u);    // "(" + a letter run
+    QCOMPARE(PreTokenizer::qwen2Split(U"(" + kawi + kawi).size(), 1u);   // "[^\r\n\p{L}\p{N}]?\p{L}+"
+    QCOMPARE(PreTokenizer::gpt2Split(U"a\U00010D50").size(), 1u);        // GARAY CAPITAL LETTER A (Lu, 16) joins the letters
 }
 
 int main(int argc, char *argv[])

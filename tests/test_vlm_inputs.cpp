@@ -266,7 +266,7 @@ void TestVlmInputs::configLayouts()
         Qwen2VLConfig::load(tmp.path());
         QFAIL("expected a refusal");
     } catch (const Error &e) {
-        QVERIFY2(e.message().contains(QLatin1String("\"llava\" is not supported (supported: qwen2_vl)")), qPrintable(e.message()));
+        QVERIFY2(e.message().contains(QLatin1String("\"llava\" is not a Qwen2-VL family model (qwen2_vl, qwen2_5_vl)")), qPrintable(e.message()));
     }
     flat.insert(QStringLiteral("model_type"), QStringLiteral("qwen2_vl"));
     text.insert(QStringLiteral("hidden_size"), QStringLiteral("64"));

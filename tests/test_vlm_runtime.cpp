@@ -181,13 +181,13 @@ void TestVlmRuntime::badModelFoldersAreClearErrors()
     // No config.json at all.
     QVERIFY_THROWS_EXCEPTION(Error, VisionLanguageModel::load(m_tmp.filePath(QStringLiteral("nowhere"))));
     // An architecture the registry does not know: refused by name, with the supported ones.
-    const QString other = m_tmp.filePath(QStringLiteral("idefics"));
-    test::writeText(other + QStringLiteral("/config.json"), R"({"model_type": "idefics3"})");
+    const QString other = m_tmp.filePath(QStringLiteral("paligemma"));
+    test::writeText(other + QStringLiteral("/config.json"), R"({"model_type": "paligemma"})");
     try {
         VisionLanguageModel::load(other);
         QFAIL("expected a refusal");
     } catch (const Error &e) {
-        QVERIFY2(e.message().contains(QLatin1String("\"idefics3\" is not supported (supported: qwen2_vl)")), qPrintable(e.message()));
+        QVERIFY2(e.message().contains(QLatin1String("\"paligemma\" is not supported (supported: qwen2_vl, qwen2_5_vl")), qPrintable(e.message()));
     }
     QVERIFY_THROWS_EXCEPTION(Error, inspectModelFolder(other));
 }

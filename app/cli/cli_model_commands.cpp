@@ -8,6 +8,7 @@
 #include "serve/openai_server.h"
 
 #include <QCoreApplication>
+#include <QDir>
 #include <QFileInfo>
 
 #include <QElapsedTimer>
@@ -150,24 +151,36 @@ int cmdGenerate(const QStringList &args)
 int cmdCreateRandomModel(const QStringList &args)
 {
     QCommandLineParser parser;
-    const QString synopsis = QStringLiteral("create-random-model DIR --tokenizer DIR [--hidden N] [--layers N] [--seed N]");
+    const QString synopsis = QStringLiteral("create-random-model DIR --tokenizer DIR [--arch qwen2_vl|qwen2_5_vl] [--hidden N] [--layers N] [--seed N] [--force]");
     parser.addOptions({
+        {QStringLiteral("arch"), QStringLiteral("Architecture (model_type): qwen2_vl or qwen2_5_vl (default qwen2_vl)."), QStringLiteral("TYPE"), QStringLiteral("qwen2_vl")},
+        {QStringLiteral("force"), QStringLiteral("Replace the weights of a model folder that already exists.")},
         {QStringLiteral("tokenizer"), QStringLiteral("Folder with tokenizer.json (and chat_template.json, preprocessor_config.json)."), QStringLiteral("DIR")},
         {QStringLiteral("hidden"), QStringLiteral("Hidden size (64)."), QStringLiteral("N"), QStringLiteral("64")},
         {QStringLiteral("layers"), QStringLiteral("Decoder layers (2)."), QStringLiteral("N"), QStringLiteral("2")},
         {QStringLiteral("seed"), QStringLiteral("Weight seed (0)."), QStringLiteral("N"), QStringLiteral("0")},
     });
-    if (!parse(parser, args, synopsis, QStringLiteral("Write a small Qwen2-VL model folder with random weights (for trying the pipeline, "
+    if (!parse(parser, args, synopsis, QStringLiteral("Write a small model folder with random weights (for trying the pipeline, "
                                                       "tests and benchmarks; it answers nonsense).")))
         return 0;
     const QStringList p = requirePositional(parser, 1, 1, synopsis);
+    const QString arch = parser.value(QStringLiteral("arch"));
+    if (arch != QLatin1String("qwen2_vl") && arch != QLatin1String("qwen2_5_vl"))
+        throw UsageError{QStringLiteral("--arch must be qwen2_vl or qwen2_5_vl, got \"%1\"").arg(arch)};
+    if (!parser.isSet(QStringLiteral("force")) && (QFileInfo::exists(QDir(p.first()).filePath(QStringLiteral("model.safetensors")))
+                                                   || QFileInfo::exists(QDir(p.first()).filePath(QStringLiteral("model.safetensors.index.json")))))
+        throw UsageError{QStringLiteral("%1 already holds a model; pass --force to replace its weights").arg(p.first())};
     if (!parser.isSet(QStringLiteral("tokenizer")))
         throw UsageError{QStringLiteral("--tokenizer DIR is required")};
     const int hidden = parser.value(QStringLiteral("hidden")).toInt();
-    if (hidden < 32 || hidden % 32 != 0)
-        throw UsageError{QStringLiteral("--hidden must be a multiple of 32")};
+    if (hidden < 32 || hidden > 8192 || hidden % 32 != 0)
+        throw UsageError{QStringLiteral("--hidden must be a multiple of 32 between 32 and 8192")};
     const int vocab = (vlm::Tokenizer::load(parser.value(QStringLiteral("tokenizer")))->vocabSize() + 63) / 64 * 64;
-    const vlm::Qwen2VLConfig c = vlm::Qwen2VLConfig::small(hidden, parser.value(QStringLiteral("layers")).toInt(), vocab);
+    const int layers = parser.value(QStringLiteral("layers")).toInt();
+    if (layers < 1 || layers > 256)
+        throw UsageError{QStringLiteral("--layers must be between 1 and 256")};
+    const vlm::Qwen2VLConfig c = arch == QLatin1String("qwen2_5_vl") ? vlm::Qwen2VLConfig::smallQwen25(hidden, layers, vocab)
+                                                                     : vlm::Qwen2VLConfig::small(hidden, layers, vocab);
     vlm::writeRandomModelFolder(p.first(), c, parser.value(QStringLiteral("tokenizer")), parser.value(QStringLiteral("seed")).toULongLong());
     out() << "wrote " << p.first() << " (" << c.parameterCount() << " parameters)\n";
     return 0;

@@ -39,9 +39,16 @@ ChatTemplate ChatTemplate::fromTemplateText(const QString &text, const QString &
                          && compact.contains(QLatin1String("<|im_start|>assistant\n"));
     if (qwen2vl)
         return ChatTemplate(Kind::Qwen2VL);
+    // SmolVLM-Instruct (Idefics3): "<|im_start|>" once, then "Role:" / "Role: " per message.
+    const bool smolvlm = compact.startsWith(QLatin1String("<|im_start|>{%formessageinmessages%}{{message['role']|capitalize}}"))
+                         && compact.contains(QLatin1String("{%ifmessage['content'][0]['type']=='image'%}{{':'}}{%else%}{{':'}}{%endif%}"))
+                         && compact.contains(QLatin1String("{{'<image>'}}")) && compact.contains(QLatin1String("<end_of_utterance>\n{%endfor%}"))
+                         && compact.contains(QLatin1String("{%ifadd_generation_prompt%}{{'Assistant:'}}{%endif%}"));
+    if (smolvlm)
+        return ChatTemplate(Kind::SmolVLM);
     if (allowChatMLFallback)
         return ChatTemplate(Kind::ChatML);
-    throw Error(QStringLiteral("%1: the chat template is not one MPA Studio renders (only Qwen2-VL-Instruct's). Prompts "
+    throw Error(QStringLiteral("%1: the chat template is not one MPA Studio renders (Qwen2-VL-Instruct's and SmolVLM-Instruct's). Prompts "
                                "would not match what the model was trained on; opt in to the plain ChatML fallback if "
                                "you know the model uses ChatML").arg(where));
 }
@@ -62,8 +69,29 @@ ChatTemplate ChatTemplate::fromModelFolder(const QString &dir, bool allowChatMLF
     throw Error(QStringLiteral("%1: no chat template (chat_template.json or tokenizer_config.json \"chat_template\")").arg(dir));
 }
 
+QString ChatTemplate::renderSmolVlm(const QList<ChatMessage> &messages, const ChatOptions &options) const
+{
+    QString out = QStringLiteral("<|im_start|>");
+    for (const ChatMessage &m : messages) {
+        // Jinja's capitalize: first character upper case, the rest lower case.
+        out += m.role.left(1).toUpper() + m.role.mid(1).toLower();
+        const bool imageFirst = !m.isString && !m.parts.isEmpty() && m.parts.first().kind == ChatPart::Kind::Image;
+        out += imageFirst ? QStringLiteral(":") : QStringLiteral(": ");
+        // String content renders nothing: the template iterates typed items only.
+        if (!m.isString)
+            for (const ChatPart &p : m.parts)
+                out += p.kind == ChatPart::Kind::Text ? p.text : p.kind == ChatPart::Kind::Image ? QStringLiteral("<image>") : QString();
+        out += QStringLiteral("<end_of_utterance>\n");
+    }
+    if (options.addGenerationPrompt)
+        out += QStringLiteral("Assistant:");
+    return out;
+}
+
 QString ChatTemplate::render(const QList<ChatMessage> &messages, const ChatOptions &options) const
 {
+    if (m_kind == Kind::SmolVLM)
+        return renderSmolVlm(messages, options);
     QString out;
     int images = 0, videos = 0;
     for (qsizetype i = 0; i < messages.size(); ++i) {

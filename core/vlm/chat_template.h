@@ -1,7 +1,7 @@
 #pragma once
-// Chat templates rendered natively (no Jinja engine): the Qwen2-VL-Instruct template, exactly
-// as transformers renders it, and an opt-in plain ChatML fallback for model folders whose
-// template we do not recognise.
+// Chat templates rendered natively (no Jinja engine): the Qwen2-VL-Instruct template (also
+// Qwen2.5-VL's) and SmolVLM-Instruct's, exactly as transformers renders them, and an opt-in
+// plain ChatML fallback for model folders whose template we do not recognise.
 #include <QList>
 #include <QString>
 
@@ -36,19 +36,21 @@ struct ChatOptions
 class ChatTemplate
 {
 public:
-    enum class Kind { Qwen2VL, ChatML };
+    enum class Kind { Qwen2VL, SmolVLM, ChatML };
     // Reads chat_template.json or tokenizer_config.json's "chat_template" from a model folder.
     // An unrecognised template is refused with a clear message unless allowChatMLFallback.
     static ChatTemplate fromModelFolder(const QString &dir, bool allowChatMLFallback = false);
     // Recognises a template text; throws for one we do not render.
     static ChatTemplate fromTemplateText(const QString &text, const QString &where, bool allowChatMLFallback = false);
     static ChatTemplate qwen2vl() { return ChatTemplate(Kind::Qwen2VL); }
+    static ChatTemplate smolvlm() { return ChatTemplate(Kind::SmolVLM); }
 
     Kind kind() const { return m_kind; }
     QString render(const QList<ChatMessage> &messages, const ChatOptions &options = {}) const;
 
 private:
     explicit ChatTemplate(Kind kind) : m_kind(kind) {}
+    QString renderSmolVlm(const QList<ChatMessage> &messages, const ChatOptions &options) const;
     Kind m_kind;
 };
 

@@ -2,6 +2,7 @@
 
 #include "util/error.h"
 #include "util/json_file.h"
+#include "vlm/qwen25vl/qwen25vl_config.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -86,9 +87,9 @@ Qwen2VLConfig Qwen2VLConfig::load(const QString &dir)
     const QJsonObject top = json::readFile(path).object();
     Qwen2VLConfig c;
     c.modelType = top.value(QStringLiteral("model_type")).toString();
-    if (!supportedModelTypes().contains(c.modelType))
-        throw Error(QStringLiteral("%1: model_type \"%2\" is not supported (supported: %3)")
-                        .arg(path, c.modelType.isEmpty() ? QStringLiteral("(none)") : c.modelType, supportedModelTypes().join(QStringLiteral(", "))));
+    if (c.modelType != QLatin1String("qwen2_vl") && c.modelType != QLatin1String("qwen2_5_vl"))
+        throw Error(QStringLiteral("%1: model_type \"%2\" is not a Qwen2-VL family model (qwen2_vl, qwen2_5_vl)")
+                        .arg(path, c.modelType.isEmpty() ? QStringLiteral("(none)") : c.modelType));
     // Newer saves nest the language model's fields under text_config.
     const QJsonObject text = top.value(QStringLiteral("text_config")).toObject();
     const Reader r(text, top, path);
@@ -131,6 +132,12 @@ Qwen2VLConfig Qwen2VLConfig::load(const QString &dir)
         c.bosTokenId = static_cast<std::int64_t>(ids.value("bos_token_id").toDouble());
 
     const QJsonObject vision = top.value(QStringLiteral("vision_config")).toObject();
+    if (c.modelType == QLatin1String("qwen2_5_vl")) {
+        readQwen25VisionConfig(vision, c.vision, path + QStringLiteral(" vision_config"));
+        if (c.vision.hiddenSize != c.hiddenSize)
+            throw Error(QStringLiteral("%1: vision_config.out_hidden_size %2 differs from the language model's hidden_size %3").arg(path).arg(c.vision.hiddenSize).arg(c.hiddenSize));
+        return c;
+    }
     const Reader v(vision, QJsonObject(), path + QStringLiteral(" vision_config"));
     v.optionalInt("depth", c.vision.depth);
     v.optionalInt("embed_dim", c.vision.embedDim);
@@ -171,11 +178,27 @@ Qwen2VLConfig Qwen2VLConfig::small(int hiddenSize, int layers, int vocabSize)
     return c;
 }
 
+Qwen2VLConfig Qwen2VLConfig::smallQwen25(int hiddenSize, int layers, int vocabSize)
+{
+    Qwen2VLConfig c = small(hiddenSize, layers, vocabSize);
+    c.modelType = QStringLiteral("qwen2_5_vl");
+    c.vision.tower = VisionTower::Qwen25VL;
+    c.vision.depth = 2;
+    c.vision.intermediateSize = 64;
+    c.vision.hiddenAct = QStringLiteral("silu");
+    c.vision.windowSize = 112;
+    c.vision.fullAttentionBlocks = {1};
+    c.vision.tokensPerSecond = 2;
+    return c;
+}
+
 std::int64_t Qwen2VLConfig::parameterCount() const
 {
     const std::int64_t D = hiddenSize, F = intermediateSize, V = vocabSize, kv = static_cast<std::int64_t>(numKvHeads) * headDim();
     const std::int64_t layer = 2 * D + (D * D + D) + 2 * (D * kv + kv) + D * D + 3 * D * F;
     const std::int64_t text = V * D + numLayers * layer + D + (tieWordEmbeddings ? 0 : V * D);
+    if (vision.tower == VisionTower::Qwen25VL)
+        return text + qwen25VisionParameterCount(vision);
     const std::int64_t E = vision.embedDim, Hm = E * vision.mlpRatio;
     const std::int64_t patch = E * vision.inChannels * vision.temporalPatchSize * vision.patchSize * vision.patchSize;
     const std::int64_t block = 4 * E + (3 * E * E + 3 * E) + (E * E + E) + (E * Hm + Hm) + (Hm * E + E);
@@ -189,9 +212,10 @@ QJsonObject Qwen2VLConfig::toJson() const
     QJsonArray eos;
     for (auto id : eosTokenIds)
         eos.append(static_cast<qint64>(id));
+    const bool qwen25 = vision.tower == VisionTower::Qwen25VL;
     QJsonObject o{
-        {QStringLiteral("architectures"), QJsonArray{QStringLiteral("Qwen2VLForConditionalGeneration")}},
-        {QStringLiteral("model_type"), QStringLiteral("qwen2_vl")},
+        {QStringLiteral("architectures"), QJsonArray{qwen25 ? QStringLiteral("Qwen2_5_VLForConditionalGeneration") : QStringLiteral("Qwen2VLForConditionalGeneration")}},
+        {QStringLiteral("model_type"), qwen25 ? QStringLiteral("qwen2_5_vl") : QStringLiteral("qwen2_vl")},
         {QStringLiteral("vocab_size"), vocabSize},
         {QStringLiteral("hidden_size"), hiddenSize},
         {QStringLiteral("intermediate_size"), intermediateSize},
@@ -219,6 +243,8 @@ QJsonObject Qwen2VLConfig::toJson() const
             {QStringLiteral("hidden_size"), vision.hiddenSize}, {QStringLiteral("hidden_act"), vision.hiddenAct},
             {QStringLiteral("model_type"), QStringLiteral("qwen2_vl")}}},
     };
+    if (qwen25)
+        o.insert(QStringLiteral("vision_config"), qwen25VisionConfigJson(vision));
     if (bosTokenId)
         o.insert(QStringLiteral("bos_token_id"), static_cast<qint64>(*bosTokenId));
     return o;

@@ -1,5 +1,6 @@
 #pragma once
-// config.json / generation_config.json of a Qwen2-VL model folder. `supportedModelTypes()`
+// config.json / generation_config.json of a Qwen2-VL family model folder (qwen2_vl, and
+// qwen2_5_vl, whose text side is Qwen2-VL's and whose vision tower is windowed: vlm/qwen25vl/). `supportedModelTypes()`
 // lists the model types of the registry (vlm/model_registry.h); any other is refused by name.
 #include <QJsonObject>
 #include <QString>
@@ -13,9 +14,18 @@ namespace mpa::vlm {
 
 QStringList supportedModelTypes(); // defined with the registry
 
+// Which vision tower a Qwen2-VL family model has.
+enum class VisionTower {
+    Qwen2VL,  // LayerNorm, quick_gelu MLP, full attention per image
+    Qwen25VL, // RMSNorm, SwiGLU MLP with bias, window attention except fullAttentionBlocks
+};
+
 struct Qwen2VLVisionConfig
 {
+    VisionTower tower = VisionTower::Qwen2VL;
     // Class defaults of Qwen2VLVisionConfig; the official config.json only stores a few.
+    // Names are Qwen2-VL's: embedDim is the ViT width and hiddenSize the merger output
+    // (Qwen2.5-VL's config calls them hidden_size and out_hidden_size).
     int depth = 32;
     int embedDim = 1280;
     int numHeads = 16;
@@ -26,6 +36,12 @@ struct Qwen2VLVisionConfig
     int spatialMergeSize = 2;
     int hiddenSize = 3584; // merger output = LLM hidden size
     QString hiddenAct = QStringLiteral("quick_gelu");
+    // Qwen2.5-VL only.
+    int intermediateSize = 0;                // SwiGLU width
+    int windowSize = 112;                    // attention window side in pixels
+    std::vector<int> fullAttentionBlocks;    // blocks attending over the whole image
+    int tokensPerSecond = 4;                 // video time axis of M-RoPE
+    int windowMergedTokens() const { return windowSize / spatialMergeSize / patchSize; }
 };
 
 struct Qwen2VLConfig
@@ -59,6 +75,8 @@ struct Qwen2VLConfig
     // one 32-wide vision block): the shape `mpa create-random-model`, the tests and the
     // benchmarks build random models from. `hiddenSize` must be a multiple of 32.
     static Qwen2VLConfig small(int hiddenSize, int layers, int vocabSize);
+    // The same with Qwen2.5-VL's tower (two blocks: one windowed, one full attention).
+    static Qwen2VLConfig smallQwen25(int hiddenSize, int layers, int vocabSize);
     std::int64_t parameterCount() const;
     // config.json in the original (flat) layout, readable by transformers and by load().
     QJsonObject toJson() const;

@@ -16,6 +16,9 @@ const std::vector<Architecture> &architectures()
     static const std::vector<Architecture> list = {
         {QStringLiteral("qwen2_vl"), QStringLiteral("Qwen2-VL (Qwen2VLForConditionalGeneration)"), loadQwen2VL, inspectQwen2VLFolder,
          openQwen2VLTrainable},
+        // Qwen2-VL's language model and processor with a windowed vision tower (vlm/qwen25vl/).
+        {QStringLiteral("qwen2_5_vl"), QStringLiteral("Qwen2.5-VL (Qwen2_5_VLForConditionalGeneration)"), loadQwen2VL, inspectQwen2VLFolder,
+         openQwen2VLTrainable},
     };
     return list;
 }

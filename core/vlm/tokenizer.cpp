@@ -4,6 +4,8 @@
 #include "util/json_file.h"
 #include "vlm/utf8.h"
 
+#include <cmath>
+
 #include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -50,121 +52,11 @@ std::optional<std::string> unmapToken(const QString &token)
     return out;
 }
 
-// Unicode White_Space as the Rust regex engine sees it (U+0085 yes, U+FEFF no).
-bool isWhite(char32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A)
-           || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-bool isLetter(char32_t c)
-{
-    if (c < 0x80)
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    switch (QChar::category(c)) {
-    case QChar::Letter_Uppercase:
-    case QChar::Letter_Lowercase:
-    case QChar::Letter_Titlecase:
-    case QChar::Letter_Modifier:
-    case QChar::Letter_Other:
-        return true;
-    default:
-        return false;
-    }
-}
-
-bool isNumber(char32_t c)
-{
-    if (c < 0x80)
-        return c >= '0' && c <= '9';
-    switch (QChar::category(c)) {
-    case QChar::Number_DecimalDigit:
-    case QChar::Number_Letter:
-    case QChar::Number_Other:
-        return true;
-    default:
-        return false;
-    }
-}
-
-bool isCrLf(char32_t c) { return c == '\r' || c == '\n'; }
-bool isOther(char32_t c) { return !isWhite(c) && !isLetter(c) && !isNumber(c); }
-
-// (?i) simple case folding for the contraction letters ('ſ' folds to 's').
-char32_t foldAscii(char32_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c + 32;
-    if (c == 0x17F)
-        return 's';
-    return c;
-}
-
-// Length of a contraction match at i, or 0.
-std::size_t contraction(const std::u32string &t, std::size_t i)
-{
-    if (t[i] != '\'' || i + 1 >= t.size())
-        return 0;
-    const char32_t a = foldAscii(t[i + 1]);
-    if (a == 's' || a == 't' || a == 'm' || a == 'd')
-        return 2;
-    if (i + 2 < t.size()) {
-        const char32_t b = foldAscii(t[i + 2]);
-        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l'))
-            return 3;
-    }
-    return 0;
-}
-
 } // namespace
 
-// The regex (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*
-// |\s*[\r\n]+|\s+(?!\S)|\s+ as a scanner: at each position the first alternative that
-// matches wins, with the backtracking behaviour of each alternative worked out by hand.
-std::vector<std::u32string> Tokenizer::preTokenize(const std::u32string &t)
+std::vector<std::u32string> Tokenizer::preTokenize(const std::u32string &text)
 {
-    std::vector<std::u32string> pieces;
-    const std::size_t n = t.size();
-    std::size_t i = 0;
-    while (i < n) {
-        std::size_t end = i;
-        if (std::size_t c = contraction(t, i)) {
-            end = i + c;
-        } else if (isLetter(t[i]) || (!isCrLf(t[i]) && !isLetter(t[i]) && !isNumber(t[i]) && i + 1 < n && isLetter(t[i + 1]))) {
-            end = isLetter(t[i]) ? i : i + 1;
-            while (end < n && isLetter(t[end]))
-                ++end;
-        } else if (isNumber(t[i])) {
-            end = i + 1;
-        } else if (isOther(t[i]) || (t[i] == ' ' && i + 1 < n && isOther(t[i + 1]))) {
-            end = t[i] == ' ' ? i + 1 : i;
-            while (end < n && isOther(t[end]))
-                ++end;
-            while (end < n && isCrLf(t[end]))
-                ++end;
-        } else {
-            // A whitespace run [i, j).
-            std::size_t j = i;
-            while (j < n && isWhite(t[j]))
-                ++j;
-            std::size_t lastBreak = n;
-            for (std::size_t k = i; k < j; ++k)
-                if (isCrLf(t[k]))
-                    lastBreak = k;
-            if (lastBreak != n) {
-                end = lastBreak + 1; // \s*[\r\n]+
-            } else if (j == n) {
-                end = j;             // \s+(?!\S) at the end of the text
-            } else if (j - i >= 2) {
-                end = j - 1;         // \s+(?!\S): leave one space for the next word
-            } else {
-                end = j;             // \s+
-            }
-        }
-        pieces.emplace_back(t.substr(i, end - i));
-        i = end;
-    }
-    return pieces;
+    return PreTokenizer::qwen2Split(text);
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const QString &pathIn)
@@ -176,14 +68,10 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const QString &pathIn)
     if (model.value(QStringLiteral("type")).toString() != QLatin1String("BPE"))
         throw Error(QStringLiteral("%1: only BPE tokenizers are supported (model.type is \"%2\")")
                         .arg(path, model.value(QStringLiteral("type")).toString()));
-    const QJsonObject pre = top.value(QStringLiteral("pre_tokenizer")).toObject();
-    const QString preText = QString::fromUtf8(QJsonDocument(pre).toJson(QJsonDocument::Compact));
-    if (!preText.contains(QLatin1String("ByteLevel")))
-        throw Error(QStringLiteral("%1: only byte-level BPE tokenizers are supported (no ByteLevel pre-tokenizer)").arg(path));
-    if (!preText.contains(QLatin1String("\\\\p{N}|")))
-        throw Error(QStringLiteral("%1: the pre-tokenizer is not Qwen2's (the split regex differs); this tokenizer family is not supported yet").arg(path));
-
     std::shared_ptr<Tokenizer> tok(new Tokenizer);
+    tok->m_pre = PreTokenizer::fromJson(top.value(QStringLiteral("normalizer")), top.value(QStringLiteral("pre_tokenizer")), path);
+    if (model.value(QStringLiteral("byte_fallback")).toBool())
+        throw Error(QStringLiteral("%1: BPE with byte_fallback is not supported (byte-level BPE only)").arg(path));
     tok->m_path = path;
     const QJsonObject vocab = model.value(QStringLiteral("vocab")).toObject();
     if (vocab.isEmpty())
@@ -200,8 +88,17 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const QString &pathIn)
         maxId = std::max(maxId, id);
     }
     const QJsonArray added = top.value(QStringLiteral("added_tokens")).toArray();
-    for (const QJsonValue &v : added)
-        maxId = std::max(maxId, static_cast<std::int32_t>(v.toObject().value(QStringLiteral("id")).toInt()));
+    // Ids index tables sized by the largest one: negative or absurd ids are refused here.
+    constexpr std::int32_t kMaxId = 16 * 1024 * 1024;
+    for (const QJsonValue &v : added) {
+        const QJsonValue id = v.toObject().value(QStringLiteral("id"));
+        if (!id.isDouble() || id.toDouble() < 0 || id.toDouble() >= kMaxId || id.toDouble() != std::floor(id.toDouble()))
+            throw Error(QStringLiteral("%1: added token \"%2\" has id %3; ids must be integers in 0..%4")
+                            .arg(path, v.toObject().value(QStringLiteral("content")).toString(), id.toVariant().toString()).arg(kMaxId - 1));
+        maxId = std::max(maxId, static_cast<std::int32_t>(id.toDouble()));
+    }
+    if (maxId >= kMaxId)
+        throw Error(QStringLiteral("%1: vocabulary ids reach %2; at most %3 are supported").arg(path).arg(maxId).arg(kMaxId));
     tok->m_vocabSize = maxId + 1;
     tok->m_idToBytes.assign(static_cast<std::size_t>(tok->m_vocabSize), {});
     tok->m_special.assign(static_cast<std::size_t>(tok->m_vocabSize), false);
@@ -209,9 +106,9 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const QString &pathIn)
         tok->m_idToBytes[static_cast<std::size_t>(id)] = bytes;
     for (int b = 0; b < 256; ++b) {
         auto it = tok->m_vocab.find(std::string(1, static_cast<char>(b)));
-        if (it == tok->m_vocab.end())
-            throw Error(QStringLiteral("%1: byte 0x%2 has no token (not a complete byte-level vocabulary)").arg(path).arg(b, 2, 16, QLatin1Char('0')));
-        tok->m_byteIds[b] = it->second;
+        // SmolLM2's vocabulary lacks 21 byte symbols; with unk_token null the Rust BPE drops
+        // such bytes before merging (its neighbours may then merge), and so does bpe().
+        tok->m_byteIds[b] = it == tok->m_vocab.end() ? -1 : it->second;
     }
 
     // Merges as "a b" strings (older files) or [a, b] pairs (newer ones).
@@ -277,9 +174,15 @@ void Tokenizer::bpe(const std::string &bytes, std::vector<std::int32_t> &out) co
     };
     std::vector<Symbol> sym;
     sym.reserve(bytes.size());
-    for (std::size_t i = 0; i < bytes.size(); ++i)
-        sym.push_back({m_byteIds[static_cast<unsigned char>(bytes[i])], static_cast<int>(i) - 1,
-                       i + 1 < bytes.size() ? static_cast<int>(i) + 1 : -1, true});
+    for (char byte : bytes) {
+        const std::int32_t id = m_byteIds[static_cast<unsigned char>(byte)];
+        if (id >= 0)
+            sym.push_back({id, 0, 0, true});
+    }
+    for (std::size_t i = 0; i < sym.size(); ++i) {
+        sym[i].prev = static_cast<int>(i) - 1;
+        sym[i].next = i + 1 < sym.size() ? static_cast<int>(i) + 1 : -1;
+    }
     struct Candidate
     {
         std::uint32_t rank;
@@ -325,10 +228,7 @@ void Tokenizer::encodeOrdinary(const QString &segment, std::vector<std::int32_t>
 {
     if (segment.isEmpty())
         return;
-    const QString nfc = segment.normalized(QString::NormalizationForm_C);
-    const QList<uint> ucs = nfc.toUcs4();
-    const std::u32string text(ucs.begin(), ucs.end());
-    for (const std::u32string &piece : preTokenize(text))
+    for (const std::u32string &piece : m_pre.split(segment))
         bpe(encodeUtf8(piece), out);
 }
 

@@ -1,8 +1,11 @@
 #pragma once
-// Byte-level BPE tokenizer read from a Hugging Face tokenizer.json (Qwen2 / Qwen2-VL layout:
-// NFC normaliser, the Qwen2 split regex + ByteLevel pre-tokenizer, BPE without unk/byte
-// fallback, ByteLevel decoder). Immutable after loading: one instance is shared by every
+// Byte-level BPE tokenizer read from a Hugging Face tokenizer.json: Qwen2's layout (NFC, the
+// Qwen2 split regex + ByteLevel) and SmolLM2's (Digits + ByteLevel's GPT-2 regex), see
+// vlm/pre_tokenizer.h; BPE without unk/byte fallback (bytes without a symbol are dropped, as
+// the Rust tokenizer does), ByteLevel decoder. Immutable after loading: one instance is shared by every
 // thread (encode/decode keep their scratch state on the stack).
+#include "vlm/pre_tokenizer.h"
+
 #include <QHash>
 #include <QString>
 #include <cstdint>
@@ -65,11 +68,12 @@ private:
     };
 
     QString m_path;
+    PreTokenizer m_pre = PreTokenizer::qwen2();
     std::int32_t m_vocabSize = 0;
     std::unordered_map<std::string, std::int32_t> m_vocab; // raw bytes -> id
     std::vector<std::string> m_idToBytes;
     std::vector<bool> m_special;
-    std::int32_t m_byteIds[256] = {};
+    std::int32_t m_byteIds[256] = {}; // -1: the byte has no symbol
     // (left id << 32 | right id) -> (rank << 32 | merged id)
     std::unordered_map<std::uint64_t, std::uint64_t> m_merges;
     std::vector<AddedToken> m_added; // sorted by length, longest first

@@ -5,6 +5,7 @@
 #include "util/error.h"
 #include "vlm/qwen2vl/qwen2vl_weights.h"
 #include "vlm/safetensors.h"
+#include "vlm/tensor_ops.h"
 
 #include <QDir>
 #include <QStringList>
@@ -34,43 +35,9 @@ torch::ScalarType torchType(DType d)
     return torch::kFloat32;
 }
 
-torch::Tensor rotateHalf(const torch::Tensor &x)
-{
-    const auto half = x.size(-1) / 2;
-    return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
-torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps)
-{
-    // Statistics in float32, cast back to the input dtype, then the weight (Qwen2RMSNorm).
-    const auto xf = x.to(torch::kFloat32);
-    const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
-    return weight * normed.to(x.scalar_type());
-}
-
-// y = x W^T (+ b), PyTorch's Linear convention ([out, in] weights).
-// Decode multiplies one or a few rows by each weight matrix. On CPU in float32, OpenBLAS's
-// sgemm is poor for so few rows (27 GB/s of weights for one row, 12 GB/s for four, measured
-// on the 2-core build machine) while sgemv streams the weights at 66 GB/s, so up to four rows
-// go through matrix-vector products. bfloat16 (oneDNN) has no such gap.
-torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b = {})
-{
-    const std::int64_t in = x.size(-1);
-    const std::int64_t rows = in ? x.numel() / in : 0;
-    if (rows >= 1 && rows <= 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32) {
-        auto flat = x.reshape({rows, in});
-        std::vector<torch::Tensor> outs;
-        for (std::int64_t r = 0; r < rows; ++r)
-            outs.push_back(torch::mv(w, flat[r]));
-        auto y = torch::stack(outs);
-        if (b.defined())
-            y = y + b;
-        auto sizes = x.sizes().vec();
-        sizes.back() = w.size(0);
-        return y.view(sizes);
-    }
-    return torch::linear(x, w, b);
-}
+using ops::dense;
+using ops::rmsNorm;
+using ops::rotateHalf;
 
 } // namespace
 
@@ -198,7 +165,7 @@ void Qwen2VLModel::mergeLora()
     m_lora.clear();
 }
 
-torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
+torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input, VisionTrace *trace) const
 {
     const auto &v = m_config.vision;
     const std::int64_t E = v.embedDim, heads = v.numHeads, hd = E / heads, M = v.spatialMergeSize;
@@ -230,6 +197,10 @@ torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
     auto rowT = torch::from_blob(rows.data(), {n}, fopts).to(torch::kFloat32);
     auto colT = torch::from_blob(cols.data(), {n}, fopts).to(torch::kFloat32);
     auto angles = torch::cat({torch::outer(rowT, invFreq), torch::outer(colT, invFreq)}, 1); // [n, hd/2]
+    if (trace)
+        trace->patchEmbeds = x;
+    if (v.tower == VisionTower::Qwen25VL)
+        return encodeWindowedVision(input, x, angles, trace);
     auto emb = torch::cat({angles, angles}, 1).to(m_device);                                  // [n, hd]
     const auto cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);                    // [n, 1, hd] float32
 
@@ -237,6 +208,8 @@ torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input) const
         // Captured by value: with checkpointing the block runs again during backward.
         auto block = [this, b, cos, sin, segments](const torch::Tensor &in) { return visionBlock(b, in, cos, sin, segments); };
         x = checkpointing() ? checkpointed(block, x) : block(x);
+        if (trace)
+            trace->blockOutputs.push_back(x);
     }
     auto y = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p("visual.merger.ln_q.weight")).bias(p("visual.merger.ln_q.bias")).eps(1e-6));
     y = y.view({n / (M * M), E * M * M});
@@ -256,19 +229,7 @@ torch::Tensor Qwen2VLModel::visionBlock(int b, torch::Tensor x, const torch::Ten
     // Rotary in float32 (the reference upcasts q and k here), then back.
     auto q = (qkv[0].to(torch::kFloat32) * cos + rotateHalf(qkv[0].to(torch::kFloat32)) * sin).to(m_dtype);
     auto k = (qkv[1].to(torch::kFloat32) * cos + rotateHalf(qkv[1].to(torch::kFloat32)) * sin).to(m_dtype);
-    auto val = qkv[2];
-    std::vector<torch::Tensor> outs;
-    std::int64_t start = 0;
-    for (std::int64_t len : segments) {
-        auto qs = q.narrow(0, start, len).transpose(0, 1); // [heads, len, hd]
-        auto ks = k.narrow(0, start, len).transpose(0, 1);
-        auto vs = val.narrow(0, start, len).transpose(0, 1);
-        auto scores = torch::matmul(qs, ks.transpose(1, 2)) / std::sqrt(static_cast<double>(hd));
-        auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
-        outs.push_back(torch::matmul(probs, vs).transpose(0, 1).reshape({len, E}));
-        start += len;
-    }
-    auto attn = proj(torch::cat(outs, 0), pre + "attn.proj.weight", pre + "attn.proj.bias");
+    auto attn = proj(ops::segmentAttention(q, k, qkv[2], segments), pre + "attn.proj.weight", pre + "attn.proj.bias");
     x = x + attn;
     h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm2.weight")).bias(p(pre + "norm2.bias")).eps(1e-6));
     auto f = proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias");
@@ -277,7 +238,8 @@ torch::Tensor Qwen2VLModel::visionBlock(int b, torch::Tensor x, const torch::Ten
 }
 
 RopeIndex Qwen2VLModel::ropeIndex(const torch::Tensor &inputIdsIn, const std::vector<std::array<std::int64_t, 3>> &imageGrids,
-                                  const std::vector<std::array<std::int64_t, 3>> &videoGrids, const torch::Tensor &maskIn) const
+                                  const std::vector<std::array<std::int64_t, 3>> &videoGrids, const torch::Tensor &maskIn,
+                                  const std::vector<double> &videoSecondsPerGrid) const
 {
     const auto ids = inputIdsIn.to(torch::kCPU, torch::kInt64).contiguous();
     const std::int64_t B = ids.size(0), L = ids.size(1);
@@ -313,13 +275,23 @@ RopeIndex Qwen2VLModel::ropeIndex(const torch::Tensor &inputIdsIn, const std::ve
             std::size_t &index = isImage ? imageIndex : videoIndex;
             if (index >= grids.size())
                 throw Error(QStringLiteral("the prompt has more %1 placeholders than %1 inputs").arg(isImage ? QStringLiteral("image") : QStringLiteral("video")));
-            const auto g = grids[index++];
+            const std::size_t which = index++;
+            const auto g = grids[which];
             const std::int64_t t = g[0], gh = g[1] / merge, gw = g[2] / merge;
-            for (std::int64_t ti = 0; ti < t; ++ti)
+            // Qwen2-VL: temporal position = slice index. Qwen2.5-VL (videos): int(slice *
+            // seconds per grid step * tokens_per_second), computed in float32 as transformers
+            // (a long tensor times a Python float, then an int) and truncated.
+            const bool timed = m_config.vision.tower == VisionTower::Qwen25VL;
+            const float seconds = !timed ? 1.0f : !isImage ? static_cast<float>(which < videoSecondsPerGrid.size() ? videoSecondsPerGrid[which] : 1.0) : 0.0f;
+            std::int64_t top = next;
+            for (std::int64_t ti = 0; ti < t; ++ti) {
+                const std::int64_t tp = timed ? static_cast<std::int64_t>(static_cast<float>(ti) * seconds * static_cast<float>(m_config.vision.tokensPerSecond)) : ti;
                 for (std::int64_t hi = 0; hi < gh; ++hi)
                     for (std::int64_t wi = 0; wi < gw; ++wi)
-                        out.push_back({next + ti, next + hi, next + wi});
-            next += std::max({t, gh, gw});
+                        out.push_back({next + tp, next + hi, next + wi});
+                top = std::max({top, next + tp, next + gh - 1, next + gw - 1});
+            }
+            next = top + 1;
             i += static_cast<std::size_t>(t * gh * gw);
         }
         if (out.size() != valid.size())
@@ -462,7 +434,8 @@ ForwardOutput Qwen2VLModel::forward(const torch::Tensor &inputIdsIn, const torch
     scatter(videos, m_config.videoTokenId, "video");
 
     const RopeIndex rope = ropeIndex(inputIds, images ? images->grids : std::vector<std::array<std::int64_t, 3>>{},
-                                     videos ? videos->grids : std::vector<std::array<std::int64_t, 3>>{}, attentionMask);
+                                     videos ? videos->grids : std::vector<std::array<std::int64_t, 3>>{}, attentionMask,
+                                     videos ? videos->secondsPerGrid : std::vector<double>{});
     const std::int64_t past = cache ? cache->length : 0;
     if (cache) {
         if (past + L > cache->capacity)

@@ -1,5 +1,7 @@
 #pragma once
-// Qwen2-VL in libtorch (vision tower, patch merger, language model with M-RoPE, KV cache).
+// The Qwen2-VL family in libtorch: Qwen2-VL and Qwen2.5-VL share the language model (M-RoPE,
+// KV cache) and differ in the vision tower (Qwen2.5-VL's windowed tower is defined in
+// vlm/qwen25vl/qwen25vl_vision.cpp) and in the video time axis of M-RoPE.
 // INTERNAL header: it includes torch, so only torch translation units (and tests that link
 // torch) may include it; everything else uses vlm/vlm_model.h.
 //
@@ -23,6 +25,17 @@ struct VisionInput
 {
     torch::Tensor pixelValues;                    // [rows, 1176] float
     std::vector<std::array<std::int64_t, 3>> grids; // per image/video (t, h, w)
+    // Videos only, Qwen2.5-VL: seconds per temporal grid step (temporal_patch_size / fps);
+    // empty means 1.0 for each video, as transformers.
+    std::vector<double> secondsPerGrid = {};
+};
+
+// Intermediate vision tensors, for the golden tests (rows in the order the blocks see them).
+struct VisionTrace
+{
+    torch::Tensor patchEmbeds;
+    std::vector<torch::Tensor> blockOutputs;
+    torch::Tensor mergerOutput;
 };
 
 // Per-layer keys/values, pre-allocated for `capacity` positions and filled in place (a fresh
@@ -70,11 +83,12 @@ public:
     torch::ScalarType dtype() const { return m_dtype; }
 
     // Vision tower + merger: one row per merged 2x2 window, [rows/4, hidden].
-    torch::Tensor encodeVision(const VisionInput &input) const;
+    torch::Tensor encodeVision(const VisionInput &input, VisionTrace *trace = nullptr) const;
 
     // M-RoPE positions (get_rope_index) for a batch; attentionMask may be undefined (all ones).
     RopeIndex ropeIndex(const torch::Tensor &inputIds, const std::vector<std::array<std::int64_t, 3>> &imageGrids,
-                        const std::vector<std::array<std::int64_t, 3>> &videoGrids, const torch::Tensor &attentionMask) const;
+                        const std::vector<std::array<std::int64_t, 3>> &videoGrids, const torch::Tensor &attentionMask,
+                        const std::vector<double> &videoSecondsPerGrid = {}) const;
 
     // Full forward over a prompt (training, prefill). With a cache, keys/values are stored.
     // lastLogitsOnly: project only the last position through the head (a prefill needs no
@@ -114,6 +128,11 @@ private:
     bool checkpointing() const { return m_checkpointing && m_training && torch::GradMode::is_enabled(); }
     torch::Tensor visionBlock(int block, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
                               const std::vector<std::int64_t> &segments) const;
+    // Qwen2.5-VL (vlm/qwen25vl/qwen25vl_vision.cpp).
+    torch::Tensor encodeWindowedVision(const VisionInput &input, const torch::Tensor &patches, const torch::Tensor &angles,
+                                       VisionTrace *trace) const;
+    torch::Tensor windowedVisionBlock(int block, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
+                                      const std::vector<std::int64_t> &segments) const;
     torch::Tensor decoderLayer(int layer, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
                                KVCache *cache) const;
     torch::Tensor textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,

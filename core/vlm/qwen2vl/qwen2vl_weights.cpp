@@ -1,5 +1,7 @@
 #include "vlm/qwen2vl/qwen2vl_weights.h"
 
+#include "vlm/qwen25vl/qwen25vl_config.h"
+
 namespace mpa::vlm {
 
 namespace {
@@ -39,6 +41,10 @@ std::map<std::string, std::vector<std::int64_t>> qwen2vlExpectedShapes(const Qwe
     m["model.norm.weight"] = {D};
     if (!c.tieWordEmbeddings)
         m["lm_head.weight"] = {V, D};
+    if (c.vision.tower == VisionTower::Qwen25VL) {
+        addQwen25VisionShapes(c.vision, m);
+        return m;
+    }
     const auto &v = c.vision;
     const std::int64_t E = v.embedDim, H = static_cast<std::int64_t>(E) * v.mlpRatio;
     const std::int64_t M = static_cast<std::int64_t>(E) * v.spatialMergeSize * v.spatialMergeSize;
