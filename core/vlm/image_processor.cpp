@@ -1,5 +1,7 @@
 #include "vlm/image_processor.h"
 
+#include "vlm/pil_resize.h"
+
 #include "util/error.h"
 #include "util/json_file.h"
 
@@ -102,113 +104,6 @@ std::array<int, 2> smartResize(int height, int width, const ImageProcessorConfig
         w = static_cast<int>(std::ceil(width * beta / factor)) * factor;
     }
     return {h, w};
-}
-
-namespace {
-
-double bicubicKernel(double x)
-{
-    // Keys cubic with a = -0.5, as Pillow's bicubic_filter.
-    constexpr double a = -0.5;
-    x = std::abs(x);
-    if (x < 1.0)
-        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
-    if (x < 2.0)
-        return (((x - 5) * x + 8) * x - 4) * a;
-    return 0.0;
-}
-
-struct Coefficients
-{
-    std::vector<int> start, count;
-    std::vector<std::int32_t> weights; // count[i] weights per output, padded to kMax
-    int maxTaps = 0;
-};
-
-// Pillow's precompute_coeffs + normalize_coeffs_8bpc (PRECISION_BITS = 22).
-Coefficients coefficients(int inSize, int outSize)
-{
-    const double scale = static_cast<double>(inSize) / outSize;
-    const double filterScale = std::max(scale, 1.0);
-    const double support = 2.0 * filterScale;
-    Coefficients c;
-    c.maxTaps = static_cast<int>(std::ceil(support)) * 2 + 1;
-    c.start.resize(static_cast<std::size_t>(outSize));
-    c.count.resize(static_cast<std::size_t>(outSize));
-    c.weights.assign(static_cast<std::size_t>(outSize) * static_cast<std::size_t>(c.maxTaps), 0);
-    std::vector<double> k(static_cast<std::size_t>(c.maxTaps));
-    for (int o = 0; o < outSize; ++o) {
-        const double centre = (o + 0.5) * scale;
-        int xmin = static_cast<int>(centre - support + 0.5);
-        if (xmin < 0)
-            xmin = 0;
-        int xmax = static_cast<int>(centre + support + 0.5);
-        if (xmax > inSize)
-            xmax = inSize;
-        xmax -= xmin;
-        double sum = 0.0;
-        for (int x = 0; x < xmax; ++x) {
-            const double w = bicubicKernel((x + xmin - centre + 0.5) / filterScale);
-            k[static_cast<std::size_t>(x)] = w;
-            sum += w;
-        }
-        for (int x = 0; x < xmax; ++x) {
-            double w = sum != 0.0 ? k[static_cast<std::size_t>(x)] / sum : k[static_cast<std::size_t>(x)];
-            const double scaled = w * (1 << 22);
-            c.weights[static_cast<std::size_t>(o) * static_cast<std::size_t>(c.maxTaps) + static_cast<std::size_t>(x)] =
-                static_cast<std::int32_t>(w < 0 ? scaled - 0.5 : scaled + 0.5);
-        }
-        c.start[static_cast<std::size_t>(o)] = xmin;
-        c.count[static_cast<std::size_t>(o)] = xmax;
-    }
-    return c;
-}
-
-std::uint8_t clip8(std::int64_t v)
-{
-    v >>= 22;
-    return static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
-} // namespace
-
-RgbImage resizeBicubicPil(const RgbImage &in, int outH, int outW)
-{
-    RgbImage cur = in;
-    if (outW != in.width) {
-        const Coefficients c = coefficients(in.width, outW);
-        RgbImage h{in.height, outW, std::vector<std::uint8_t>(static_cast<std::size_t>(in.height) * outW * 3)};
-        for (int y = 0; y < in.height; ++y) {
-            const std::uint8_t *row = &cur.pixels[static_cast<std::size_t>(y) * in.width * 3];
-            for (int x = 0; x < outW; ++x) {
-                const std::int32_t *w = &c.weights[static_cast<std::size_t>(x) * static_cast<std::size_t>(c.maxTaps)];
-                const int s = c.start[static_cast<std::size_t>(x)];
-                for (int ch = 0; ch < 3; ++ch) {
-                    std::int64_t acc = 1 << 21;
-                    for (int t = 0; t < c.count[static_cast<std::size_t>(x)]; ++t)
-                        acc += static_cast<std::int64_t>(row[(s + t) * 3 + ch]) * w[t];
-                    h.pixels[(static_cast<std::size_t>(y) * outW + x) * 3 + ch] = clip8(acc);
-                }
-            }
-        }
-        cur = std::move(h);
-    }
-    if (outH != in.height) {
-        const Coefficients c = coefficients(in.height, outH);
-        RgbImage v{outH, cur.width, std::vector<std::uint8_t>(static_cast<std::size_t>(outH) * cur.width * 3)};
-        for (int y = 0; y < outH; ++y) {
-            const std::int32_t *w = &c.weights[static_cast<std::size_t>(y) * static_cast<std::size_t>(c.maxTaps)];
-            const int s = c.start[static_cast<std::size_t>(y)];
-            for (int x = 0; x < cur.width * 3; ++x) {
-                std::int64_t acc = 1 << 21;
-                for (int t = 0; t < c.count[static_cast<std::size_t>(y)]; ++t)
-                    acc += static_cast<std::int64_t>(cur.pixels[static_cast<std::size_t>(s + t) * cur.width * 3 + x]) * w[t];
-                v.pixels[static_cast<std::size_t>(y) * cur.width * 3 + x] = clip8(acc);
-            }
-        }
-        cur = std::move(v);
-    }
-    return cur;
 }
 
 namespace {

@@ -3,23 +3,15 @@
 // BICUBIC resampling of the uint8 image (ported rule for rule, so pixel values match the
 // reference's slow processor), rescale + CLIP normalisation in float32, and patchify into
 // rows of (channel, temporal 2, 14, 14) ordered by 2x2 merge windows. Torch-free.
+#include "vlm/pil_resize.h"
+#include "vlm/rgb_image.h"
+
 #include <QString>
 #include <array>
 #include <cstdint>
 #include <vector>
 
 namespace mpa::vlm {
-
-struct RgbImage
-{
-    int height = 0;
-    int width = 0;
-    std::vector<std::uint8_t> pixels; // HWC, RGB
-};
-
-// Loads any format OpenCV decodes, converted to 8-bit RGB (alpha dropped as PIL's
-// convert("RGB") does). Missing or undecodable files raise mpa::Error naming the file.
-RgbImage loadRgbImage(const QString &path);
 
 struct ImageProcessorConfig
 {
@@ -44,8 +36,6 @@ struct ImageProcessorConfig
 // Target (height, width) for an image: multiples of factor within [minPixels, maxPixels].
 std::array<int, 2> smartResize(int height, int width, const ImageProcessorConfig &config);
 
-// Pillow's Image.resize(BICUBIC) on an 8-bit RGB image.
-RgbImage resizeBicubicPil(const RgbImage &image, int height, int width);
 
 struct PatchedPixels
 {

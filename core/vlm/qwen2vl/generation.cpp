@@ -43,9 +43,21 @@ torch::Tensor sample(torch::Tensor scores, const GenerationConfig &c, at::Genera
 
 } // namespace
 
-GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIdsIn, const torch::Tensor &attentionMaskIn,
+GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
                           const VisionInput *images, const GenerationConfig &config, const std::function<bool()> &cancelled,
                           const VisionInput *videos)
+{
+    DecodingModel steps;
+    steps.makeCache = [&](std::int64_t b, std::int64_t capacity) { return model.makeCache(b, capacity); };
+    steps.prefill = [&](const torch::Tensor &ids, const torch::Tensor &mask, KVCache &cache) {
+        return model.forward(ids, mask, images, videos, &cache, false, true).logits;
+    };
+    steps.decode = [&](const torch::Tensor &tokens, const torch::Tensor &mask, KVCache &cache) { return model.decodeStep(tokens, mask, cache); };
+    return generate(steps, inputIds, attentionMask, config, cancelled);
+}
+
+GenerationOutput generate(const DecodingModel &model, const torch::Tensor &inputIdsIn, const torch::Tensor &attentionMaskIn,
+                          const GenerationConfig &config, const std::function<bool()> &cancelled)
 {
     torch::NoGradGuard noGrad;
     auto inputIds = inputIdsIn.to(torch::kCPU, torch::kInt64);
@@ -60,7 +72,7 @@ GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputI
     std::vector<torch::Tensor> tokens, logprobs;
     auto unfinished = torch::ones({B}, torch::kBool);
     auto sequences = inputIds;
-    torch::Tensor logits = model.forward(inputIds, mask, images, videos, &cache, false, true).logits.select(1, 0).to(torch::kCPU);
+    torch::Tensor logits = model.prefill(inputIds, mask, cache).select(1, 0).to(torch::kCPU);
     for (int step = 0; step < config.maxNewTokens; ++step) {
         auto raw = logits.to(torch::kFloat32);
         auto scores = raw.clone();
@@ -79,7 +91,7 @@ GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputI
             break;
         }
         mask = torch::cat({mask, torch::ones({B, 1}, torch::kInt64)}, 1);
-        logits = model.decodeStep(next.unsqueeze(1), mask, cache).select(1, 0).to(torch::kCPU);
+        logits = model.decode(next.unsqueeze(1), mask, cache).select(1, 0).to(torch::kCPU);
     }
     out.sequences = sequences;
     out.tokenLogprobs = tokens.empty() ? torch::zeros({B, 0}) : torch::stack(logprobs, 1);

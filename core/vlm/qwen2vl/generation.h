@@ -17,6 +17,18 @@ struct GenerationOutput
     bool cancelled = false;
 };
 
+// What the loop needs from any architecture: a cache, the prefill's and a decode step's
+// last-position logits [B, 1, V].
+struct DecodingModel
+{
+    std::function<KVCache(std::int64_t batch, std::int64_t capacity)> makeCache;
+    std::function<torch::Tensor(const torch::Tensor &inputIds, const torch::Tensor &attentionMask, KVCache &cache)> prefill;
+    std::function<torch::Tensor(const torch::Tensor &tokens, const torch::Tensor &attentionMask, KVCache &cache)> decode;
+};
+
+GenerationOutput generate(const DecodingModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
+                          const GenerationConfig &config, const std::function<bool()> &cancelled = {});
+
 GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
                           const VisionInput *images, const GenerationConfig &config,
                           const std::function<bool()> &cancelled = {}, const VisionInput *videos = nullptr);

@@ -83,13 +83,18 @@ QString canonicalWeightName(const QString &name)
 
 WeightReport checkWeights(const Qwen2VLConfig &config, const Checkpoint &checkpoint)
 {
-    const auto expected = qwen2vlExpectedShapes(config);
+    return checkWeightShapes(qwen2vlExpectedShapes(config), config.tieWordEmbeddings, checkpoint, canonicalWeightName);
+}
+
+WeightReport checkWeightShapes(const std::map<std::string, std::vector<std::int64_t>> &expected, bool tiedHead, const Checkpoint &checkpoint,
+                               const std::function<QString(const QString &)> &canonical)
+{
     WeightReport r;
     for (const QString &name : checkpoint.names()) {
-        const std::string c = canonicalWeightName(name).toStdString();
+        const std::string c = canonical(name).toStdString();
         if (expected.count(c))
             r.stored[c] = name;
-        else if (!(c == "lm_head.weight" && config.tieWordEmbeddings)) // a redundant tied head is fine
+        else if (!(c == "lm_head.weight" && tiedHead)) // a redundant tied head is fine
             r.unexpected << name;
     }
     for (const auto &[name, shape] : expected) {

@@ -5,6 +5,7 @@
 #include "vlm/safetensors.h"
 
 #include <QStringList>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ struct WeightReport
 };
 
 WeightReport checkWeights(const Qwen2VLConfig &config, const Checkpoint &checkpoint);
+// The same check for any architecture: expected canonical name -> shape, whether a stored
+// lm_head is redundant, and the mapping of stored names to canonical ones.
+WeightReport checkWeightShapes(const std::map<std::string, std::vector<std::int64_t>> &expected, bool tiedHead, const Checkpoint &checkpoint,
+                               const std::function<QString(const QString &)> &canonical);
 QString shapeText(const std::vector<std::int64_t> &shape);
 
 } // namespace mpa::vlm
