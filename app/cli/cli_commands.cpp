@@ -61,8 +61,8 @@ commands:
   demo report WS               teacher, student before/after MPA and comparisons, per family
   convert-model DIR --dtype bf16
                                rewrite a model folder's weights in another dtype (in place)
-  create-random-model DIR --tokenizer DIR
-                               a small random Qwen2-VL folder to try the pipeline with
+  create-random-model DIR --tokenizer DIR [--arch qwen2_vl|qwen2_5_vl|idefics3]
+                               a small random model folder to try the pipeline with
   version                      versions of MPA Studio and libtorch, CUDA availability
 
 Run `mpa <command> --help` for a command's options.

@@ -3,6 +3,7 @@
 #include "cli_common.h"
 #include "util/error.h"
 #include "util/json_file.h"
+#include "vlm/idefics3/idefics3_runtime.h"
 #include "vlm/tokenizer.h"
 #include "vlm/vlm_model.h"
 #include "serve/openai_server.h"
@@ -90,7 +91,7 @@ int cmdGenerate(const QStringList &args)
     QCommandLineParser parser;
     const QString synopsis = QStringLiteral("generate --model DIR --image FILE --prompt TEXT [options]");
     parser.addOptions({
-        {QStringLiteral("model"), QStringLiteral("Hugging Face model folder (Qwen2-VL)."), QStringLiteral("DIR")},
+        {QStringLiteral("model"), QStringLiteral("Hugging Face model folder (Qwen2-VL, Qwen2.5-VL or SmolVLM / Idefics3)."), QStringLiteral("DIR")},
         {QStringLiteral("image"), QStringLiteral("Image to ask about (repeat for several)."), QStringLiteral("FILE")},
         {QStringLiteral("prompt"), QStringLiteral("The question."), QStringLiteral("TEXT")},
         {QStringLiteral("max-new-tokens"), QStringLiteral("Longest answer (default 128, as MPA)."), QStringLiteral("N"), QStringLiteral("128")},
@@ -151,9 +152,9 @@ int cmdGenerate(const QStringList &args)
 int cmdCreateRandomModel(const QStringList &args)
 {
     QCommandLineParser parser;
-    const QString synopsis = QStringLiteral("create-random-model DIR --tokenizer DIR [--arch qwen2_vl|qwen2_5_vl] [--hidden N] [--layers N] [--seed N] [--force]");
+    const QString synopsis = QStringLiteral("create-random-model DIR --tokenizer DIR [--arch qwen2_vl|qwen2_5_vl|idefics3] [--hidden N] [--layers N] [--seed N] [--force]");
     parser.addOptions({
-        {QStringLiteral("arch"), QStringLiteral("Architecture (model_type): qwen2_vl or qwen2_5_vl (default qwen2_vl)."), QStringLiteral("TYPE"), QStringLiteral("qwen2_vl")},
+        {QStringLiteral("arch"), QStringLiteral("Architecture (model_type): qwen2_vl, qwen2_5_vl or idefics3 (SmolVLM; needs a SmolVLM tokenizer folder). Default qwen2_vl."), QStringLiteral("TYPE"), QStringLiteral("qwen2_vl")},
         {QStringLiteral("force"), QStringLiteral("Replace the weights of a model folder that already exists.")},
         {QStringLiteral("tokenizer"), QStringLiteral("Folder with tokenizer.json (and chat_template.json, preprocessor_config.json)."), QStringLiteral("DIR")},
         {QStringLiteral("hidden"), QStringLiteral("Hidden size (64)."), QStringLiteral("N"), QStringLiteral("64")},
@@ -165,8 +166,8 @@ int cmdCreateRandomModel(const QStringList &args)
         return 0;
     const QStringList p = requirePositional(parser, 1, 1, synopsis);
     const QString arch = parser.value(QStringLiteral("arch"));
-    if (arch != QLatin1String("qwen2_vl") && arch != QLatin1String("qwen2_5_vl"))
-        throw UsageError{QStringLiteral("--arch must be qwen2_vl or qwen2_5_vl, got \"%1\"").arg(arch)};
+    if (arch != QLatin1String("qwen2_vl") && arch != QLatin1String("qwen2_5_vl") && arch != QLatin1String("idefics3"))
+        throw UsageError{QStringLiteral("--arch must be qwen2_vl, qwen2_5_vl or idefics3, got \"%1\"").arg(arch)};
     if (!parser.isSet(QStringLiteral("force")) && (QFileInfo::exists(QDir(p.first()).filePath(QStringLiteral("model.safetensors")))
                                                    || QFileInfo::exists(QDir(p.first()).filePath(QStringLiteral("model.safetensors.index.json")))))
         throw UsageError{QStringLiteral("%1 already holds a model; pass --force to replace its weights").arg(p.first())};
@@ -179,10 +180,20 @@ int cmdCreateRandomModel(const QStringList &args)
     const int layers = parser.value(QStringLiteral("layers")).toInt();
     if (layers < 1 || layers > 256)
         throw UsageError{QStringLiteral("--layers must be between 1 and 256")};
-    const vlm::Qwen2VLConfig c = arch == QLatin1String("qwen2_5_vl") ? vlm::Qwen2VLConfig::smallQwen25(hidden, layers, vocab)
-                                                                     : vlm::Qwen2VLConfig::small(hidden, layers, vocab);
-    vlm::writeRandomModelFolder(p.first(), c, parser.value(QStringLiteral("tokenizer")), parser.value(QStringLiteral("seed")).toULongLong());
-    out() << "wrote " << p.first() << " (" << c.parameterCount() << " parameters)\n";
+    const QString tokenizer = parser.value(QStringLiteral("tokenizer"));
+    const std::uint64_t seed = parser.value(QStringLiteral("seed")).toULongLong();
+    std::int64_t parameters = 0;
+    if (arch == QLatin1String("idefics3")) {
+        const vlm::Idefics3Config c = vlm::Idefics3Config::small(hidden, layers, vocab);
+        vlm::writeRandomIdefics3Folder(p.first(), c, tokenizer, seed);
+        parameters = c.parameterCount();
+    } else {
+        const vlm::Qwen2VLConfig c = arch == QLatin1String("qwen2_5_vl") ? vlm::Qwen2VLConfig::smallQwen25(hidden, layers, vocab)
+                                                                         : vlm::Qwen2VLConfig::small(hidden, layers, vocab);
+        vlm::writeRandomModelFolder(p.first(), c, tokenizer, seed);
+        parameters = c.parameterCount();
+    }
+    out() << "wrote " << p.first() << " (" << arch << ", " << parameters << " parameters)\n";
     return 0;
 }
 

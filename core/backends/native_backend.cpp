@@ -41,7 +41,7 @@ public:
                 if (!queries[i].imagePath.isEmpty())
                     r.images.push_back(vlm::loadRgbImage(queries[i].imagePath));
                 if (!r.images.empty())
-                    vlm::smartResize(r.images.front().height, r.images.front().width, m_model->imageConfig());
+                    m_model->imageTokens(r.images.front().height, r.images.front().width);
             } catch (const Error &e) {
                 replies[i].error = e.message(); // this item fails; the others are answered
                 continue;

@@ -252,8 +252,13 @@ QJsonObject Qwen2VLConfig::toJson() const
 
 GenerationConfig GenerationConfig::load(const QString &dir, const Qwen2VLConfig &model)
 {
+    return load(dir, model.eosTokenIds);
+}
+
+GenerationConfig GenerationConfig::load(const QString &dir, const std::vector<std::int64_t> &defaultEos)
+{
     GenerationConfig g;
-    g.eosTokenIds = model.eosTokenIds;
+    g.eosTokenIds = defaultEos;
     const QString path = QDir(dir).filePath(QStringLiteral("generation_config.json"));
     if (!QFileInfo::exists(path))
         return g;

@@ -96,6 +96,8 @@ struct GenerationConfig
 
     // generation_config.json when present, else the defaults above with config.json's eos.
     static GenerationConfig load(const QString &dir, const Qwen2VLConfig &model);
+    // The same for any architecture: `defaultEos` when generation_config.json names none.
+    static GenerationConfig load(const QString &dir, const std::vector<std::int64_t> &defaultEos);
 };
 
 } // namespace mpa::vlm

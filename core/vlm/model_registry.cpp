@@ -2,6 +2,8 @@
 
 #include "util/error.h"
 #include "util/json_file.h"
+#include "vlm/idefics3/idefics3_runtime.h"
+#include "vlm/idefics3/idefics3_trainable.h"
 #include "vlm/qwen2vl/qwen2vl_runtime.h"
 #include "vlm/qwen2vl/qwen2vl_trainable.h"
 
@@ -19,6 +21,9 @@ const std::vector<Architecture> &architectures()
         // Qwen2-VL's language model and processor with a windowed vision tower (vlm/qwen25vl/).
         {QStringLiteral("qwen2_5_vl"), QStringLiteral("Qwen2.5-VL (Qwen2_5_VLForConditionalGeneration)"), loadQwen2VL, inspectQwen2VLFolder,
          openQwen2VLTrainable},
+        // SmolVLM: SigLIP encoder over image tiles, pixel-shuffle connector, Llama (vlm/idefics3/).
+        {QStringLiteral("idefics3"), QStringLiteral("Idefics3 / SmolVLM (Idefics3ForConditionalGeneration)"), loadIdefics3, inspectIdefics3Folder,
+         openIdefics3Trainable},
     };
     return list;
 }

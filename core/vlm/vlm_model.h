@@ -65,7 +65,9 @@ public:
 
     virtual ModelInfo info() const = 0;
     virtual const GenerationConfig &generationConfig() const = 0;
-    virtual const ImageProcessorConfig &imageConfig() const = 0;
+    // Visual tokens one image of height x width costs this model (after its processor's
+    // resizing); throws a clear error for an image the processor refuses.
+    virtual std::int64_t imageTokens(int height, int width) const = 0;
     virtual std::shared_ptr<const Tokenizer> tokenizer() const = 0;
     virtual QString deviceName() const = 0;
 

@@ -30,7 +30,11 @@ class Qwen2VLRuntime final : public VisionLanguageModel
 public:
     ModelInfo info() const override { return {config.modelType, config.hiddenSize, config.imageTokenId, config.parameterCount()}; }
     const GenerationConfig &generationConfig() const override { return generation; }
-    const ImageProcessorConfig &imageConfig() const override { return imageConfigValue; }
+    std::int64_t imageTokens(int height, int width) const override
+    {
+        const auto [h, w] = smartResize(height, width, imageConfigValue);
+        return static_cast<std::int64_t>(h / imageConfigValue.factor()) * (w / imageConfigValue.factor());
+    }
     std::shared_ptr<const Tokenizer> tokenizer() const override { return tokenizerValue; }
     QString deviceName() const override { return QString::fromStdString(model->device().str()); }
     std::vector<std::int32_t> promptIds(const VlmRequest &request, std::vector<std::array<std::int64_t, 3>> *grids = nullptr) const override;
