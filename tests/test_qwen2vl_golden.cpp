@@ -82,6 +82,7 @@ private Q_SLOTS:
     void initTestCase();
     void singleImageForward();
     void visionTowerStepByStep();
+    void processorResize();
     void textOnlyForward();
     void videoForward();
     void leftPaddedBatchForward();
@@ -198,6 +199,23 @@ void TestQwen2VLGolden::visionTowerStepByStep()
         worst = std::max(worst, relativeError(m_model->encodeVision(videoInput()), g("video.vision_embeds")));
     qInfo("vision tower step by step: worst %.2e (tolerance 1e-4)", worst);
     QVERIFY(worst <= 1e-4);
+}
+
+// A size that is not a multiple of 28: smart_resize's grid and Pillow's bicubic resize, exactly
+// (qwen25vl-tiny stores the resized image; qwen2vl-tiny's resizes are checked in test_vlm_inputs).
+void TestQwen2VLGolden::processorResize()
+{
+    if (!has("resize.resized_uint8_hwc"))
+        QSKIP("this fixture folder stores no resized image");
+    const auto in = g("resize.image_uint8_hwc").contiguous();
+    RgbImage img{static_cast<int>(in.size(0)), static_cast<int>(in.size(1)),
+                 std::vector<std::uint8_t>(in.data_ptr<std::uint8_t>(), in.data_ptr<std::uint8_t>() + in.numel())};
+    const auto [h, w] = smartResize(img.height, img.width, ImageProcessorConfig{});
+    const auto grid = g("resize.image_grid_thw");
+    QCOMPARE(h / 14, grid[0][1].item<int>());
+    QCOMPARE(w / 14, grid[0][2].item<int>());
+    const RgbImage out = resizeBicubicPil(img, h, w);
+    QVERIFY(torch::equal(torch::from_blob(const_cast<std::uint8_t *>(out.pixels.data()), {h, w, 3}, torch::kUInt8), g("resize.resized_uint8_hwc")));
 }
 
 void TestQwen2VLGolden::textOnlyForward()
