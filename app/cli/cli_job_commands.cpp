@@ -112,10 +112,18 @@ bool saveConfigIfAsked(const QCommandLineParser &parser, const QJsonObject &sett
     return true;
 }
 
+// Exit status: 0 when the job did its work, 1 when cancelled, 3 when every item it tried
+// failed (an endpoint down, every image unreadable): a script must not take that for success.
 int finish(const pipeline::JobSummary &s)
 {
     out() << s.summary() << '\n';
-    return s.cancelled ? 1 : 0;
+    if (s.cancelled)
+        return 1;
+    if (s.failed > 0 && s.failed >= s.done) {
+        err() << "every item failed (" << s.failed << "); the run can be resumed with --resume " << s.runId << " once the cause is fixed\n";
+        return 3;
+    }
+    return 0;
 }
 
 } // namespace

@@ -227,6 +227,8 @@ int cmdServe(const QStringList &args)
         {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or f16."), QStringLiteral("DTYPE"), QStringLiteral("f32")},
         {QStringLiteral("min-pixels"), QStringLiteral("Image budget."), QStringLiteral("N")},
         {QStringLiteral("max-pixels"), QStringLiteral("Image budget."), QStringLiteral("N")},
+        {QStringLiteral("api-key-env"), QStringLiteral("Require \"Authorization: Bearer <key>\" with the key read from this environment variable."), QStringLiteral("NAME")},
+        {QStringLiteral("max-prompt-tokens"), QStringLiteral("Refuse longer prompts (images included) with 413 (default 4096)."), QStringLiteral("N"), QStringLiteral("4096")},
     });
     if (!parse(parser, args, synopsis, QStringLiteral("Serve a model folder over an OpenAI-compatible API: GET /v1/models and POST "
                                                       "/v1/chat/completions (text and base64 image_url parts, max_tokens, temperature, "
@@ -245,7 +247,17 @@ int cmdServe(const QStringList &args)
     const QString dir = parser.value(QStringLiteral("model"));
     std::shared_ptr<vlm::VisionLanguageModel> model = vlm::VisionLanguageModel::load(dir, options);
     const QString name = parser.isSet(QStringLiteral("name")) ? parser.value(QStringLiteral("name")) : QFileInfo(dir).fileName();
-    serve::OpenAiServer server(model, name);
+    serve::ServeOptions serveOptions;
+    if (parser.isSet(QStringLiteral("api-key-env"))) {
+        serveOptions.apiKey = qEnvironmentVariable(qPrintable(parser.value(QStringLiteral("api-key-env"))));
+        if (serveOptions.apiKey.isEmpty())
+            throw UsageError{QStringLiteral("--api-key-env %1: that environment variable is empty or unset").arg(parser.value(QStringLiteral("api-key-env")))};
+    }
+    bool promptOk = false;
+    serveOptions.maxPromptTokens = parser.value(QStringLiteral("max-prompt-tokens")).toInt(&promptOk);
+    if (!promptOk || serveOptions.maxPromptTokens < 16 || serveOptions.maxPromptTokens > 131072)
+        throw UsageError{QStringLiteral("--max-prompt-tokens must be between 16 and 131072")};
+    serve::OpenAiServer server(model, name, serveOptions);
     QHostAddress host;
     if (!host.setAddress(parser.value(QStringLiteral("host"))))
         throw UsageError{QStringLiteral("--host must be an IP address")};

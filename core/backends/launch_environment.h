@@ -6,9 +6,14 @@
 //    Qwen2-VL-2B layer shapes): decode 75 -> 40 ms/token, prefill 43 -> 82 % of matmul peak.
 //  - GLIBC_TUNABLES=glibc.malloc.hugetlb=1: transparent huge pages for large mallocs (fewer
 //    page faults and TLB misses on weights, caches and activations; see design.md).
+//  - OPENBLAS_CORETYPE on Intel AVX-512 CPUs that Debian's OpenBLAS 0.3.21 does not
+//    recognise (SkylakeX, or Cooperlake with AVX512-BF16): float32 matmul ~7x faster there.
+//  - OPENCV_IO_MAX_IMAGE_PIXELS: OpenCV's decoder bound, at util/input_limits.h's.
 // A value the user already set is kept. MPA_NO_REEXEC=1 disables the re-execution (debuggers).
 namespace mpa::backends {
 
 void ensureLaunchEnvironment(int argc, char *argv[]);
+// The OpenBLAS kernel to force on this CPU, or nullptr to leave OpenBLAS's own choice.
+const char *openBlasCoreForThisCpu();
 
 } // namespace mpa::backends

@@ -31,11 +31,13 @@ TorchRuntimeInfo torchRuntimeInfo()
 QString describeTorchRuntime()
 {
     const TorchRuntimeInfo i = torchRuntimeInfo();
-    return QStringLiteral("libtorch %1, %2, %3 CPU threads")
+    const QByteArray blasCore = qgetenv("OPENBLAS_CORETYPE");
+    return QStringLiteral("libtorch %1, %2, %3 CPU threads, OpenBLAS core %4")
         .arg(i.torchVersion,
              i.cudaAvailable ? QStringLiteral("CUDA (%1 device%2)").arg(i.cudaDevices).arg(i.cudaDevices == 1 ? "" : "s")
                              : QStringLiteral("CPU only"))
-        .arg(i.threads);
+        .arg(i.threads)
+        .arg(blasCore.isEmpty() ? QStringLiteral("as detected (OPENBLAS_CORETYPE unset)") : QString::fromLatin1(blasCore));
 }
 
 } // namespace mpa::backends

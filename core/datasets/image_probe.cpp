@@ -1,5 +1,8 @@
 #include "datasets/image_probe.h"
 
+#include "util/error.h"
+#include "util/input_limits.h"
+
 #include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
@@ -146,7 +149,87 @@ HeaderFacts parseWebp(const QByteArray &data, qint64 fileSize)
     return f;
 }
 
+// TIFF: ImageWidth (256) and ImageLength (257) of the first IFD, either byte order.
+HeaderFacts parseTiff(const QByteArray &data)
+{
+    HeaderFacts f;
+    f.format = QStringLiteral("tiff");
+    f.parsed = true;
+    const auto *p = reinterpret_cast<const uchar *>(data.constData());
+    const bool little = data.startsWith("II");
+    auto u16 = [&](qsizetype at) { return little ? le16(p + at) : be16(p + at); };
+    auto u32 = [&](qsizetype at) { return little ? le32(p + at) : be32(p + at); };
+    if (data.size() < 8) {
+        f.error = QStringLiteral("truncated TIFF header");
+        return f;
+    }
+    const quint32 ifd = u32(4);
+    if (ifd + 2 > static_cast<quint32>(data.size())) {
+        f.error = QStringLiteral("TIFF directory beyond the first 64 KiB (not supported)");
+        return f;
+    }
+    const int entries = u16(ifd);
+    for (int e = 0; e < entries && ifd + 2 + 12 * (e + 1) <= static_cast<quint32>(data.size()); ++e) {
+        const qsizetype at = ifd + 2 + 12 * e;
+        const int tag = u16(at), type = u16(at + 2);
+        const quint32 value = type == 3 ? u16(at + 8) : u32(at + 8);
+        if (tag == 256)
+            f.width = static_cast<int>(std::min<quint32>(value, 1u << 30));
+        else if (tag == 257)
+            f.height = static_cast<int>(std::min<quint32>(value, 1u << 30));
+    }
+    if (f.width <= 0 || f.height <= 0)
+        f.error = QStringLiteral("TIFF without image dimensions");
+    return f;
+}
+
+// The header facts of a file whose first bytes are `head` (nullopt facts.parsed: unknown format).
+HeaderFacts parseHeader(const QByteArray &head, const QByteArray &tail, qint64 fileSize)
+{
+    if (head.startsWith("\xFF\xD8\xFF"))
+        return parseJpeg(head, tail);
+    if (head.startsWith("\x89PNG\r\n\x1a\n"))
+        return parsePng(head, tail);
+    if (head.startsWith("GIF87a") || head.startsWith("GIF89a"))
+        return parseGif(head, tail);
+    if (head.startsWith("BM"))
+        return parseBmp(head, fileSize);
+    if (head.startsWith("RIFF") && head.mid(8, 4) == "WEBP")
+        return parseWebp(head, fileSize);
+    if (head.startsWith(QByteArray("II*\0", 4)) || head.startsWith(QByteArray("MM\0*", 4)))
+        return parseTiff(head);
+    return {};
+}
+
+QString sizeProblem(int width, int height)
+{
+    const std::int64_t pixels = static_cast<std::int64_t>(width) * height;
+    if (width > limits::kMaxImageSide || height > limits::kMaxImageSide || pixels > limits::kMaxImagePixels)
+        return QStringLiteral("%1 x %2 pixels is beyond the limit (%3 megapixels, %4 per side)")
+            .arg(width).arg(height).arg(limits::kMaxImagePixels / (1024 * 1024)).arg(limits::kMaxImageSide);
+    return {};
+}
+
 } // namespace
+
+std::optional<std::array<int, 2>> imageHeaderSize(const QByteArray &bytes)
+{
+    const HeaderFacts f = parseHeader(bytes.left(64 * 1024), bytes.right(64), bytes.size());
+    if (f.format.isEmpty() || f.width <= 0 || f.height <= 0)
+        return std::nullopt;
+    return std::array<int, 2>{f.width, f.height};
+}
+
+void checkImageBytes(const QByteArray &bytes, const QString &what)
+{
+    if (bytes.isEmpty())
+        throw Error(QStringLiteral("%1: empty image").arg(what));
+    if (bytes.size() > limits::kMaxImageFileBytes)
+        throw Error(QStringLiteral("%1: %2 MB is beyond the %3 MB image file limit").arg(what).arg(bytes.size() >> 20).arg(limits::kMaxImageFileBytes >> 20));
+    if (const auto size = imageHeaderSize(bytes))
+        if (const QString problem = sizeProblem((*size)[0], (*size)[1]); !problem.isEmpty())
+            throw Error(QStringLiteral("%1: %2").arg(what, problem));
+}
 
 bool hasImageExtension(const QString &fileName)
 {
@@ -165,6 +248,12 @@ store::ImageRecord probeImage(const QString &path, bool hashContent)
     if (!info.exists()) {
         r.status = ImageStatus::Missing;
         r.error = QStringLiteral("file not found");
+        return r;
+    }
+    if (!info.isFile()) {
+        // A FIFO, socket or device named like an image would block the import or never end.
+        r.status = ImageStatus::Unreadable;
+        r.error = QStringLiteral("not a regular file");
         return r;
     }
     r.fileSize = info.size();
@@ -189,20 +278,17 @@ store::ImageRecord probeImage(const QString &path, bool hashContent)
         tail = head.right(64);
     }
 
-    HeaderFacts facts;
-    if (head.startsWith("\xFF\xD8\xFF"))
-        facts = parseJpeg(head, tail);
-    else if (head.startsWith("\x89PNG\r\n\x1a\n"))
-        facts = parsePng(head, tail);
-    else if (head.startsWith("GIF87a") || head.startsWith("GIF89a"))
-        facts = parseGif(head, tail);
-    else if (head.startsWith("BM"))
-        facts = parseBmp(head, r.fileSize);
-    else if (head.startsWith("RIFF") && head.mid(8, 4) == "WEBP")
-        facts = parseWebp(head, r.fileSize);
-    else {
-        // TIFF and anything else: let OpenCV decode it (rare in VQA datasets).
-        const cv::Mat img = cv::imread(QFile::encodeName(path).toStdString(), cv::IMREAD_UNCHANGED);
+    HeaderFacts facts = parseHeader(head, tail, r.fileSize);
+    if (facts.format.isEmpty()) {
+        // Anything else: let OpenCV decode it (rare in VQA datasets), under its pixel bound.
+        cv::Mat img;
+        try {
+            img = cv::imread(QFile::encodeName(path).toStdString(), cv::IMREAD_UNCHANGED);
+        } catch (const cv::Exception &e) {
+            r.status = ImageStatus::Corrupt;
+            r.error = QStringLiteral("not decodable: %1").arg(QString::fromStdString(e.err));
+            return r;
+        }
         if (img.empty()) {
             r.status = ImageStatus::Corrupt;
             r.error = QStringLiteral("not a decodable image");
@@ -219,6 +305,9 @@ store::ImageRecord probeImage(const QString &path, bool hashContent)
     if (!facts.error.isEmpty() || facts.width <= 0 || facts.height <= 0) {
         r.status = ImageStatus::Corrupt;
         r.error = facts.error.isEmpty() ? QStringLiteral("invalid dimensions %1x%2").arg(facts.width).arg(facts.height) : facts.error;
+    } else if (const QString problem = sizeProblem(facts.width, facts.height); !problem.isEmpty()) {
+        r.status = ImageStatus::Corrupt; // a decompression bomb is not an image to train on
+        r.error = problem;
     }
     if (hashContent) {
         QCryptographicHash hash(QCryptographicHash::Sha256);

@@ -5,7 +5,10 @@
 // two small reads per file. Formats without a parsed header fall back to OpenCV.
 #include "store/records.h"
 
+#include <QByteArray>
 #include <QString>
+#include <array>
+#include <optional>
 
 namespace mpa::datasets {
 
@@ -14,5 +17,12 @@ namespace mpa::datasets {
 store::ImageRecord probeImage(const QString &path, bool hashContent = true);
 
 bool hasImageExtension(const QString &fileName);
+
+// Width and height from the header of an image held in memory (JPEG, PNG, GIF, BMP, WebP,
+// TIFF) without decoding it; nullopt for other formats.
+std::optional<std::array<int, 2>> imageHeaderSize(const QByteArray &bytes);
+// Refuses (mpa::Error naming `what`) empty data, files beyond limits::kMaxImageFileBytes and
+// headers claiming more than limits::kMaxImagePixels, before any pixel is decoded.
+void checkImageBytes(const QByteArray &bytes, const QString &what);
 
 } // namespace mpa::datasets

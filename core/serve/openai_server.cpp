@@ -1,6 +1,7 @@
 #include "serve/openai_server.h"
 
 #include "util/error.h"
+#include "util/input_limits.h"
 #include "vlm/tokenizer.h"
 #include "vlm/vlm_model.h"
 
@@ -12,9 +13,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QUuid>
+#include <optional>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 namespace mpa::serve {
 
@@ -35,13 +35,10 @@ vlm::RgbImage decodeDataUrl(const QString &url)
     const qsizetype comma = url.indexOf(QLatin1Char(','));
     if (comma < 0 || !url.left(comma).endsWith(QLatin1String(";base64")))
         throw Error(QStringLiteral("image_url must be a base64 data URL"));
-    const QByteArray bytes = QByteArray::fromBase64(url.mid(comma + 1).toLatin1());
-    const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char *>(bytes.constData()));
-    cv::Mat img = cv::imdecode(raw, cv::IMREAD_COLOR);
-    if (img.empty())
-        throw Error(QStringLiteral("image_url does not hold a decodable image"));
-    cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
-    return vlm::RgbImage{img.rows, img.cols, std::vector<std::uint8_t>(img.data, img.data + img.total() * 3)};
+    const auto decoded = QByteArray::fromBase64Encoding(url.mid(comma + 1).toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded)
+        throw Error(QStringLiteral("image_url: the base64 data is malformed"));
+    return vlm::decodeRgbImage(*decoded, QStringLiteral("image_url"));
 }
 
 } // namespace
@@ -50,7 +47,40 @@ struct OpenAiServer::Impl
 {
     std::shared_ptr<vlm::VisionLanguageModel> model;
     QString name;
+    ServeOptions options;
     QHttpServer server;
+
+    // nullopt when the request may proceed, else the 401.
+    std::optional<QHttpServerResponse> unauthorised(const QHttpServerRequest &request) const
+    {
+        if (options.apiKey.isEmpty())
+            return std::nullopt;
+        const QByteArray auth = request.value(QByteArrayLiteral("Authorization"));
+        if (auth == QByteArrayLiteral("Bearer ") + options.apiKey.toUtf8())
+            return std::nullopt;
+        return errorResponse(QHttpServerResponse::StatusCode::Unauthorized, QStringLiteral("missing or wrong API key (Authorization: Bearer ...)"),
+                             "authentication_error");
+    }
+
+    // The route's entry: nothing may escape into Qt's event loop (it would end the process).
+    QHttpServerResponse guardedChat(const QHttpServerRequest &request)
+    {
+        if (auto denied = unauthorised(request))
+            return std::move(*denied);
+        if (request.body().size() > limits::kMaxRequestBytes)
+            return errorResponse(QHttpServerResponse::StatusCode::PayloadTooLarge,
+                                 QStringLiteral("the request body is %1 MB; at most %2 MB are accepted").arg(request.body().size() >> 20).arg(limits::kMaxRequestBytes >> 20));
+        try {
+            return chat(request);
+        } catch (const Error &e) {
+            return errorResponse(QHttpServerResponse::StatusCode::BadRequest, e.message());
+        } catch (const std::bad_alloc &) {
+            return errorResponse(QHttpServerResponse::StatusCode::InternalServerError, QStringLiteral("out of memory answering this request"), "server_error");
+        } catch (const std::exception &e) {
+            return errorResponse(QHttpServerResponse::StatusCode::InternalServerError, QStringLiteral("the model failed: %1").arg(QString::fromLocal8Bit(e.what()).left(500)),
+                                 "server_error");
+        }
+    }
 
     QHttpServerResponse models() const
     {
@@ -104,9 +134,21 @@ struct OpenAiServer::Impl
         } catch (const Error &e) {
             return errorResponse(QHttpServerResponse::StatusCode::BadRequest, e.message());
         }
+        // The prompt's length is bounded before any forward pass: attention memory grows with
+        // its square (a 20,000-character prompt asked for 19 GB).
+        const int promptLimit = options.maxPromptTokens > 0 ? options.maxPromptTokens : limits::kDefaultMaxPromptTokens;
+        if (req.prompt.size() > 16 * promptLimit)
+            return errorResponse(QHttpServerResponse::StatusCode::PayloadTooLarge,
+                                 QStringLiteral("the prompt has %1 characters; at most %2 prompt tokens are accepted").arg(req.prompt.size()).arg(promptLimit));
+        const std::size_t promptTokens = model->promptIds(req).size();
+        if (promptTokens > static_cast<std::size_t>(promptLimit))
+            return errorResponse(QHttpServerResponse::StatusCode::PayloadTooLarge,
+                                 QStringLiteral("the prompt is %1 tokens (images included); at most %2 are accepted (mpa serve --max-prompt-tokens)").arg(promptTokens).arg(promptLimit));
         vlm::GenerationConfig g = model->generationConfig();
         const QJsonValue maxTokens = body.contains(QStringLiteral("max_completion_tokens")) ? body.value(QStringLiteral("max_completion_tokens"))
                                                                                              : body.value(QStringLiteral("max_tokens"));
+        if (!maxTokens.isUndefined() && !maxTokens.isNull() && (!maxTokens.isDouble() || maxTokens.toDouble() < 1 || maxTokens.toDouble() > limits::kMaxNewTokens))
+            return errorResponse(QHttpServerResponse::StatusCode::UnprocessableEntity, QStringLiteral("max_tokens must be an integer between 1 and %1").arg(limits::kMaxNewTokens));
         g.maxNewTokens = maxTokens.isDouble() ? maxTokens.toInt() : 512;
         if (body.contains(QStringLiteral("temperature"))) {
             const double t = body.value(QStringLiteral("temperature")).toDouble();
@@ -114,8 +156,14 @@ struct OpenAiServer::Impl
             if (t > 0)
                 g.temperature = t;
         }
-        if (body.contains(QStringLiteral("top_p")))
-            g.topP = body.value(QStringLiteral("top_p")).toDouble(1.0);
+        if (body.contains(QStringLiteral("temperature")) && (!body.value(QStringLiteral("temperature")).isDouble() || body.value(QStringLiteral("temperature")).toDouble() < 0
+                                                             || body.value(QStringLiteral("temperature")).toDouble() > 100))
+            return errorResponse(QHttpServerResponse::StatusCode::UnprocessableEntity, QStringLiteral("temperature must be a number between 0 and 100"));
+        if (body.contains(QStringLiteral("top_p"))) {
+            g.topP = body.value(QStringLiteral("top_p")).toDouble(-1);
+            if (!(g.topP > 0 && g.topP <= 1))
+                return errorResponse(QHttpServerResponse::StatusCode::UnprocessableEntity, QStringLiteral("top_p must be in (0, 1]"));
+        }
         if (body.contains(QStringLiteral("seed")))
             g.seed = static_cast<std::uint64_t>(body.value(QStringLiteral("seed")).toInteger());
         std::vector<vlm::VlmAnswer> answers;
@@ -155,14 +203,19 @@ struct OpenAiServer::Impl
     }
 };
 
-OpenAiServer::OpenAiServer(std::shared_ptr<vlm::VisionLanguageModel> model, const QString &modelName)
+OpenAiServer::OpenAiServer(std::shared_ptr<vlm::VisionLanguageModel> model, const QString &modelName, const ServeOptions &options)
     : d(std::make_unique<Impl>())
 {
     d->model = std::move(model);
     d->name = modelName;
-    d->server.route(QStringLiteral("/v1/models"), QHttpServerRequest::Method::Get, [this] { return d->models(); });
+    d->options = options;
+    d->server.route(QStringLiteral("/v1/models"), QHttpServerRequest::Method::Get, [this](const QHttpServerRequest &r) {
+        if (auto denied = d->unauthorised(r))
+            return std::move(*denied);
+        return d->models();
+    });
     d->server.route(QStringLiteral("/v1/chat/completions"), QHttpServerRequest::Method::Post,
-                    [this](const QHttpServerRequest &r) { return d->chat(r); });
+                    [this](const QHttpServerRequest &r) { return d->guardedChat(r); });
 }
 
 OpenAiServer::~OpenAiServer() = default;

@@ -4,6 +4,7 @@
 // are answered one at a time on the server's thread (one model, one forward pass at a time).
 #include <QHostAddress>
 #include <QObject>
+#include <QString>
 #include <memory>
 
 namespace mpa::vlm {
@@ -12,10 +13,19 @@ class VisionLanguageModel;
 
 namespace mpa::serve {
 
+struct ServeOptions
+{
+    QString apiKey;          // non-empty: every request needs "Authorization: Bearer <key>"
+    int maxPromptTokens = 0; // 0: limits::kDefaultMaxPromptTokens
+};
+
+// Every request is answered: malformed, oversized or hostile ones with a 4xx naming the
+// problem (bounds in util/input_limits.h), failures inside the model with a 500; nothing a
+// client sends ends the process.
 class OpenAiServer
 {
 public:
-    OpenAiServer(std::shared_ptr<vlm::VisionLanguageModel> model, const QString &modelName);
+    OpenAiServer(std::shared_ptr<vlm::VisionLanguageModel> model, const QString &modelName, const ServeOptions &options = {});
     ~OpenAiServer();
     // Returns the port actually bound (pass 0 for any free port), or throws.
     quint16 listen(const QHostAddress &address, quint16 port);

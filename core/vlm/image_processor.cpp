@@ -4,6 +4,8 @@
 
 #include "util/error.h"
 #include "util/json_file.h"
+#include "util/input_limits.h"
+#include "datasets/image_probe.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -18,25 +20,52 @@
 
 namespace mpa::vlm {
 
-RgbImage loadRgbImage(const QString &path)
+RgbImage decodeRgbImage(const QByteArray &bytes, const QString &what)
 {
-    QFile f(path);
-    if (!f.exists())
-        throw Error(QStringLiteral("%1: image not found").arg(path));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(QStringLiteral("%1: cannot read: %2").arg(path, f.errorString()));
-    const QByteArray bytes = f.readAll();
-    // Decoding from memory keeps non-ASCII file names working on every platform.
+    // The header is checked before OpenCV allocates anything: a few bytes may claim gigapixels.
+    datasets::checkImageBytes(bytes, what);
     const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char *>(bytes.constData()));
-    cv::Mat img = cv::imdecode(raw, cv::IMREAD_COLOR);
+    cv::Mat img;
+    try {
+        img = cv::imdecode(raw, cv::IMREAD_COLOR);
+        if (!img.empty())
+            cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+    } catch (const cv::Exception &e) {
+        throw Error(QStringLiteral("%1: not a decodable image (%2)").arg(what, QString::fromStdString(e.err)));
+    } catch (const std::bad_alloc &) {
+        throw Error(QStringLiteral("%1: out of memory while decoding the image").arg(what));
+    }
     if (img.empty())
-        throw Error(QStringLiteral("%1: not a decodable image (corrupt, truncated or unsupported format)").arg(path));
-    cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+        throw Error(QStringLiteral("%1: not a decodable image (corrupt, truncated or unsupported format)").arg(what));
     RgbImage out;
     out.height = img.rows;
     out.width = img.cols;
     out.pixels.assign(img.data, img.data + static_cast<std::size_t>(img.total()) * 3);
     return out;
+}
+
+RgbImage loadRgbImage(const QString &path)
+{
+    const QFileInfo info(path);
+    if (!info.exists())
+        throw Error(QStringLiteral("%1: image not found").arg(path));
+    if (!info.isFile()) // a FIFO or device would block the job forever
+        throw Error(QStringLiteral("%1: not a regular file").arg(path));
+    if (info.size() > limits::kMaxImageFileBytes)
+        throw Error(QStringLiteral("%1: %2 MB is beyond the %3 MB image file limit").arg(path).arg(info.size() >> 20).arg(limits::kMaxImageFileBytes >> 20));
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error(QStringLiteral("%1: cannot read: %2").arg(path, f.errorString()));
+    // Decoding from memory keeps non-ASCII file names working on every platform.
+    return decodeRgbImage(f.readAll(), path);
+}
+
+void checkPixelBudget(std::int64_t minPixels, std::int64_t maxPixels, const QString &what)
+{
+    if (minPixels < 1 || maxPixels < 1 || minPixels > limits::kMaxBudgetPixels || maxPixels > limits::kMaxBudgetPixels)
+        throw Error(QStringLiteral("%1: image budget min %2 / max %3 pixels is outside 1..%4").arg(what).arg(minPixels).arg(maxPixels).arg(limits::kMaxBudgetPixels));
+    if (minPixels > maxPixels)
+        throw Error(QStringLiteral("%1: min_pixels %2 is above max_pixels %3").arg(what).arg(minPixels).arg(maxPixels));
 }
 
 ImageProcessorConfig ImageProcessorConfig::load(const QString &pathIn)
@@ -78,8 +107,9 @@ ImageProcessorConfig ImageProcessorConfig::load(const QString &pathIn)
     }
     if (o.contains(QStringLiteral("rescale_factor")))
         c.rescaleFactor = o.value(QStringLiteral("rescale_factor")).toDouble();
-    if (c.minPixels > c.maxPixels)
-        throw Error(QStringLiteral("%1: min_pixels %2 is larger than max_pixels %3").arg(path).arg(c.minPixels).arg(c.maxPixels));
+    checkPixelBudget(c.minPixels, c.maxPixels, path);
+    if (c.patchSize < 1 || c.patchSize > 1024 || c.mergeSize < 1 || c.mergeSize > 16 || c.temporalPatchSize < 1 || c.temporalPatchSize > 16)
+        throw Error(QStringLiteral("%1: patch_size, merge_size and temporal_patch_size must be small positive integers").arg(path));
     return c;
 }
 

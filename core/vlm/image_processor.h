@@ -33,6 +33,10 @@ struct ImageProcessorConfig
     int rowSize() const { return 3 * temporalPatchSize * patchSize * patchSize; }
 };
 
+// Refuses budgets outside [1, limits::kMaxBudgetPixels] or with min above max; `what` names
+// where they came from (an option, a preprocessor_config.json).
+void checkPixelBudget(std::int64_t minPixels, std::int64_t maxPixels, const QString &what);
+
 // Target (height, width) for an image: multiples of factor within [minPixels, maxPixels].
 std::array<int, 2> smartResize(int height, int width, const ImageProcessorConfig &config);
 

@@ -1,6 +1,7 @@
 #include "vlm/model_config.h"
 
 #include "util/error.h"
+#include "util/input_limits.h"
 #include "util/json_file.h"
 #include "vlm/qwen25vl/qwen25vl_config.h"
 
@@ -36,8 +37,14 @@ public:
         const QJsonValue v = value(key);
         if (v.isUndefined() || v.isNull())
             throw Error(QStringLiteral("%1: \"%2\" is missing").arg(m_where, QLatin1String(key)));
+        // Bounded: num_hidden_layers 1e9 would allocate until the kernel kills the process.
+        const double max = QLatin1String(key) == QLatin1String("vocab_size") ? limits::kMaxVocabulary
+                           : (QLatin1String(key).contains(QLatin1String("layers")) || QLatin1String(key) == QLatin1String("depth")) ? limits::kMaxLayers
+                                                                                                                                     : limits::kMaxHiddenSize;
         if (!v.isDouble() || v.toDouble() != static_cast<double>(static_cast<qint64>(v.toDouble())) || v.toDouble() <= 0)
             throw Error(QStringLiteral("%1: \"%2\" must be a positive integer, got %3").arg(m_where, QLatin1String(key), json::typeName(v)));
+        if (v.toDouble() > max)
+            throw Error(QStringLiteral("%1: \"%2\" is %3, beyond the supported %4").arg(m_where, QLatin1String(key)).arg(v.toDouble()).arg(max));
         return static_cast<int>(v.toDouble());
     }
     void optionalInt(const char *key, int &target) const

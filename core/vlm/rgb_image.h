@@ -1,5 +1,6 @@
 #pragma once
 // An 8-bit RGB image in memory (HWC), what every image processor takes.
+#include <QByteArray>
 #include <QString>
 #include <cstdint>
 #include <vector>
@@ -15,6 +16,9 @@ struct RgbImage
 
 // Loads any format OpenCV decodes, converted to 8-bit RGB (alpha dropped as PIL's
 // convert("RGB") does). Missing or undecodable files raise mpa::Error naming the file.
+// Regular files only, the header checked against util/input_limits.h before decoding.
 RgbImage loadRgbImage(const QString &path);
+// The same for an image held in memory (an HTTP request's data URL); `what` names it in errors.
+RgbImage decodeRgbImage(const QByteArray &bytes, const QString &what);
 
 } // namespace mpa::vlm

@@ -157,6 +157,8 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const QString &path
     f->m_file = std::make_unique<QFile>(path);
     if (!f->m_file->exists())
         throw Error(QStringLiteral("%1: file not found").arg(path));
+    if (!QFileInfo(path).isFile()) // a FIFO would block forever
+        throw Error(QStringLiteral("%1: not a regular file").arg(path));
     if (!f->m_file->open(QIODevice::ReadOnly))
         throw Error(QStringLiteral("%1: cannot read: %2").arg(path, f->m_file->errorString()));
     const std::uint64_t size = static_cast<std::uint64_t>(f->m_file->size());
@@ -200,9 +202,14 @@ Checkpoint Checkpoint::openFolder(const QString &dir)
         const QJsonObject map = doc.object().value(QStringLiteral("weight_map")).toObject();
         if (map.isEmpty())
             throw Error(QStringLiteral("%1: no \"weight_map\"").arg(index));
-        for (auto it = map.begin(); it != map.end(); ++it)
-            if (!shardFiles.contains(it.value().toString()))
-                shardFiles << it.value().toString();
+        for (auto it = map.begin(); it != map.end(); ++it) {
+            // Shards are file names inside the model folder: "../x" or "/etc/passwd" is refused.
+            const QString shard = it.value().toString();
+            if (shard.isEmpty() || shard.contains(QLatin1Char('/')) || shard.contains(QLatin1Char('\\')) || shard == QLatin1String("..") || shard == QLatin1String("."))
+                throw Error(QStringLiteral("%1: shard \"%2\" for tensor \"%3\" is not a file name inside the model folder").arg(index, shard, it.key()));
+            if (!shardFiles.contains(shard))
+                shardFiles << shard;
+        }
     } else if (QFileInfo::exists(d.filePath(QStringLiteral("model.safetensors")))) {
         shardFiles << QStringLiteral("model.safetensors");
     } else {

@@ -1,6 +1,7 @@
 #include "vlm/idefics3/idefics3_config.h"
 
 #include "util/error.h"
+#include "util/input_limits.h"
 #include "util/json_file.h"
 
 #include <QDir>
@@ -14,8 +15,8 @@ namespace {
 
 // Sizes beyond these are not a model but a typo or an attack (they would allocate until the
 // kernel kills the process).
-constexpr double kMaxSize = 1 << 20;
-constexpr double kMaxLayers = 1024;
+constexpr double kMaxSize = limits::kMaxHiddenSize;
+constexpr double kMaxLayers = limits::kMaxLayers;
 
 int readInt(const QJsonObject &o, const char *key, std::optional<int> fallback, double max, const QString &where)
 {
@@ -55,7 +56,7 @@ Idefics3Config Idefics3Config::load(const QString &dir)
     const QString tw = path + QStringLiteral(" text_config");
     if (!text.isEmpty() && text.value(QStringLiteral("model_type")).toString(QStringLiteral("llama")) != QLatin1String("llama"))
         throw Error(QStringLiteral("%1: text model_type \"%2\" is not supported (llama)").arg(tw, text.value(QStringLiteral("model_type")).toString()));
-    c.vocabSize = readInt(text, "vocab_size", readInt(top, "vocab_size", 32000, kMaxSize * 4, path), kMaxSize * 4, tw);
+    c.vocabSize = readInt(text, "vocab_size", readInt(top, "vocab_size", 32000, limits::kMaxVocabulary, path), limits::kMaxVocabulary, tw);
     c.hiddenSize = readInt(text, "hidden_size", 4096, kMaxSize, tw);
     c.intermediateSize = readInt(text, "intermediate_size", 11008, kMaxSize, tw);
     c.numLayers = readInt(text, "num_hidden_layers", 32, kMaxLayers, tw);

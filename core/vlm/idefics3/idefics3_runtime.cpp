@@ -8,6 +8,7 @@
 #include "vlm/chat_template.h"
 #include "vlm/idefics3/idefics3_model.h"
 #include "vlm/idefics3/idefics3_processor.h"
+#include "vlm/image_processor.h"
 #include "vlm/qwen2vl/generation.h"
 #include "vlm/safetensors.h"
 #include "vlm/tokenizer.h"
@@ -84,7 +85,16 @@ std::vector<std::int32_t> Idefics3Runtime::prepare(const VlmRequest &r, std::vec
         from = at + 7;
     }
     expanded += text.mid(from);
-    return tokenizerValue->encode(expanded);
+    std::vector<std::int32_t> ids = tokenizerValue->encode(expanded);
+    // Special tokens typed into the text (<image>, <fake_token_around_image>, ...) would break
+    // the tile-to-token correspondence: the count must be what the images need.
+    std::int64_t need = 0;
+    for (const RgbImage &img : r.images)
+        need += imageTokens(img.height, img.width);
+    const auto have = std::count(ids.begin(), ids.end(), static_cast<std::int32_t>(config.imageTokenId));
+    if (have != need)
+        throw Error(QStringLiteral("the prompt holds %1 <image> tokens where its %2 images need %3; write no special tokens in the text").arg(have).arg(r.images.size()).arg(need));
+    return ids;
 }
 
 std::vector<std::int32_t> Idefics3Runtime::promptIds(const VlmRequest &request, std::vector<std::array<std::int64_t, 3>> *grids) const
@@ -176,6 +186,7 @@ int idefics3LongestEdgeForBudget(std::int64_t maxPixels, int tileSize)
 {
     if (maxPixels <= 0)
         return 0;
+    checkPixelBudget(1, maxPixels, QStringLiteral("--max-pixels"));
     const int side = static_cast<int>(std::sqrt(static_cast<double>(maxPixels)));
     return std::max(tileSize, side / tileSize * tileSize);
 }

@@ -1,6 +1,7 @@
 #include "vlm/qwen25vl/qwen25vl_config.h"
 
 #include "util/error.h"
+#include "util/input_limits.h"
 
 #include <QJsonArray>
 
@@ -14,8 +15,9 @@ void readInt(const QJsonObject &o, const char *key, int &target, const QString &
     if (v.isUndefined() || v.isNull())
         return;
     const double d = v.toDouble(-1);
-    if (!v.isDouble() || d != static_cast<double>(static_cast<qint64>(d)) || d <= 0 || d > 1e7)
-        throw Error(QStringLiteral("%1: \"%2\" must be a positive integer").arg(where, QLatin1String(key)));
+    const double max = QLatin1String(key) == QLatin1String("depth") ? limits::kMaxLayers : limits::kMaxHiddenSize;
+    if (!v.isDouble() || d != static_cast<double>(static_cast<qint64>(d)) || d <= 0 || d > max)
+        throw Error(QStringLiteral("%1: \"%2\" must be an integer between 1 and %3").arg(where, QLatin1String(key)).arg(max));
     target = static_cast<int>(d);
 }
 

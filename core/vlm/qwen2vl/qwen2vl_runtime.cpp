@@ -66,6 +66,7 @@ std::unique_ptr<VisionLanguageModel> loadQwen2VL(const QString &dir, const Model
         d.imageConfigValue.minPixels = *options.minPixels;
     if (options.maxPixels)
         d.imageConfigValue.maxPixels = *options.maxPixels;
+    checkPixelBudget(d.imageConfigValue.minPixels, d.imageConfigValue.maxPixels, QStringLiteral("--min-pixels / --max-pixels"));
     d.tokenizerValue = Tokenizer::load(dir);
     d.chat = std::make_unique<ChatTemplate>(ChatTemplate::fromModelFolder(dir, options.allowChatMLFallback));
     d.imagePad = static_cast<std::int32_t>(d.config.imageTokenId);
@@ -98,6 +99,9 @@ std::vector<std::int32_t> Qwen2VLRuntime::promptIds(const VlmRequest &r, std::ve
     std::vector<std::int32_t> ids;
     std::size_t image = 0;
     const int merge2 = imageConfigValue.mergeSize * imageConfigValue.mergeSize;
+    const auto pads = static_cast<std::size_t>(std::count(raw.begin(), raw.end(), imagePad));
+    if (pads != grids.size())
+        throw Error(QStringLiteral("the prompt holds %1 image placeholders (<|image_pad|>) for %2 images; write no special tokens in the text").arg(pads).arg(grids.size()));
     for (std::int32_t id : raw) {
         if (id != imagePad) {
             ids.push_back(id);

@@ -52,6 +52,7 @@ public:
             m_images.minPixels = o.minPixels;
         if (o.maxPixels > 0)
             m_images.maxPixels = o.maxPixels;
+        checkPixelBudget(m_images.minPixels, m_images.maxPixels, QStringLiteral("--min-pixels / --max-pixels"));
     }
 
     std::vector<NamedParameter> parameters() override

@@ -1,0 +1,280 @@
+// Hostile and broken inputs at every boundary, generated here (no binary blobs): `mpa serve`
+// answers each hostile request with a 4xx and keeps serving; decompression bombs, FIFOs and
+// garbage are refused by header before any decode; absurd configs, shard paths and budgets are
+// refused by name; the CLI runs under a memory limit (ulimit -v) and ends with a clear error,
+// never a crash. Bounds: util/input_limits.h.
+#include "datasets/image_probe.h"
+#include "datasets/importer.h"
+#include "test_support.h"
+#include "util/error.h"
+#include "util/json_file.h"
+#include "vlm/image_processor.h"
+#include "vlm/model_config.h"
+#include "vlm/safetensors.h"
+#include "vlm/vlm_model.h"
+
+#include <QEventLoop>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QProcess>
+#include <QTimer>
+#include <QtTest>
+
+#include <sys/stat.h>
+
+using namespace mpa;
+
+namespace {
+
+quint32 crc32(const QByteArray &data)
+{
+    quint32 c = 0xFFFFFFFFu;
+    for (unsigned char b : data) {
+        c ^= b;
+        for (int k = 0; k < 8; ++k)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+QByteArray be32(quint32 v)
+{
+    return QByteArray(1, char(v >> 24)) + char(v >> 16) + char(v >> 8) + char(v);
+}
+
+QByteArray chunk(const QByteArray &type, const QByteArray &data)
+{
+    return be32(static_cast<quint32>(data.size())) + type + data + be32(crc32(type + data));
+}
+
+// A tiny PNG whose header claims width x height (a decompression bomb: the IDAT is a few bytes).
+QByteArray pngClaiming(quint32 width, quint32 height)
+{
+    QByteArray ihdr = be32(width) + be32(height) + QByteArray("\x08\x02\x00\x00\x00", 5);
+    return QByteArray("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", qCompress(QByteArray(16, '\0')).mid(4)) + chunk("IEND", {});
+}
+
+struct Reply
+{
+    int status = 0;
+    QByteArray body;
+};
+
+Reply post(quint16 port, const QByteArray &body, const QByteArray &auth = {})
+{
+    QNetworkAccessManager nam;
+    QNetworkRequest req(QUrl(QStringLiteral("http://127.0.0.1:%1/v1/chat/completions").arg(port)));
+    req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
+    if (!auth.isEmpty())
+        req.setRawHeader("Authorization", auth);
+    QNetworkReply *r = nam.post(req, body);
+    QEventLoop loop;
+    QObject::connect(r, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    QTimer::singleShot(120000, &loop, &QEventLoop::quit);
+    loop.exec();
+    Reply out{r->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), r->readAll()};
+    delete r;
+    return out;
+}
+
+QByteArray chatWith(const QJsonArray &content, int maxTokens = 3)
+{
+    return QJsonDocument(QJsonObject{{QStringLiteral("max_tokens"), maxTokens},
+                                     {QStringLiteral("messages"), QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")}, {QStringLiteral("content"), content}}}}})
+        .toJson(QJsonDocument::Compact);
+}
+
+QJsonObject imagePart(const QByteArray &dataUrl)
+{
+    return QJsonObject{{QStringLiteral("type"), QStringLiteral("image_url")}, {QStringLiteral("image_url"), QJsonObject{{QStringLiteral("url"), QString::fromLatin1(dataUrl)}}}};
+}
+
+QJsonObject textPart(const QString &text)
+{
+    return QJsonObject{{QStringLiteral("type"), QStringLiteral("text")}, {QStringLiteral("text"), text}};
+}
+
+// Runs the CLI under a virtual-memory limit; returns (exit code, stderr).
+std::pair<int, QString> cliLimited(const QStringList &args, int limitMb = 6000)
+{
+    QProcess p;
+    QStringList quoted;
+    for (const QString &a : args)
+        quoted << QLatin1Char('\'') + QString(a).replace(QLatin1Char('\''), QStringLiteral("'\\''")) + QLatin1Char('\'');
+    p.start(QStringLiteral("sh"), {QStringLiteral("-c"), QStringLiteral("ulimit -v %1; exec %2 %3").arg(limitMb * 1024).arg(test::cliPath(), quoted.join(QLatin1Char(' ')))});
+    p.waitForFinished(300000);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardError())};
+}
+
+} // namespace
+
+class TestBadInputs : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void serveSurvivesHostileRequests();
+    void imageBombsAndNonFilesAreRefusedBeforeDecoding();
+    void importRecordsBadFilesAndGoesOn();
+    void absurdConfigsAndPathsAreRefused();
+    void cliEndsWithAClearErrorUnderAMemoryLimit();
+
+private:
+    QTemporaryDir m_tmp;
+    QString m_model;
+    QProcess m_server;
+    quint16 m_port = 0;
+};
+
+void TestBadInputs::initTestCase()
+{
+    if (test::fixturesDir().isEmpty())
+        QSKIP("golden fixtures not found (the Qwen2 tokenizer comes from them)");
+    m_model = m_tmp.filePath(QStringLiteral("served"));
+    vlm::writeRandomModelFolder(m_model, test::tinyQwen2VLConfig(), test::fixture(QStringLiteral("qwen2-tokenizer")), 5);
+    m_server.setProgram(test::cliPath());
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("MPA_TEST_KEY"), QStringLiteral("s3cret"));
+    m_server.setProcessEnvironment(env);
+    m_server.setArguments({QStringLiteral("serve"), QStringLiteral("--model"), m_model, QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--api-key-env"),
+                           QStringLiteral("MPA_TEST_KEY"), QStringLiteral("--max-pixels"), QString::number(112 * 112), QStringLiteral("--max-prompt-tokens"),
+                           QStringLiteral("512")});
+    m_server.start();
+    QVERIFY(m_server.waitForReadyRead(60000));
+    const QString line = QString::fromUtf8(m_server.readLine()).trimmed();
+    m_port = static_cast<quint16>(line.section(QLatin1Char(':'), -1).section(QLatin1Char('/'), 0, 0).toUInt());
+    QVERIFY2(m_port > 0, qPrintable(line));
+}
+
+void TestBadInputs::cleanupTestCase()
+{
+    m_server.kill();
+    m_server.waitForFinished();
+}
+
+void TestBadInputs::serveSurvivesHostileRequests()
+{
+    const QByteArray key = "Bearer s3cret";
+    QByteArray png;
+    {
+        const QString path = m_tmp.filePath(QStringLiteral("ok.png"));
+        test::writePng(path, 56, 56, 1);
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        png = f.readAll();
+    }
+    const QByteArray good = chatWith({imagePart("data:image/png;base64," + png.toBase64()), textPart(QStringLiteral("What is it?"))});
+    struct Case
+    {
+        const char *name;
+        QByteArray body, auth;
+        int expected;
+    };
+    const QList<Case> cases = {
+        {"no API key", good, {}, 401},
+        {"wrong API key", good, "Bearer nope", 401},
+        {"not JSON", "{\"messages\": [", key, 400},
+        {"empty base64", chatWith({imagePart("data:image/png;base64,")}), key, 400},
+        {"garbage base64", chatWith({imagePart("data:image/png;base64,!!!not base64!!!")}), key, 400},
+        {"base64 of garbage", chatWith({imagePart("data:image/png;base64," + QByteArray(300, 'x').toBase64())}), key, 400},
+        {"PNG claiming 65535x65535", chatWith({imagePart("data:image/png;base64," + pngClaiming(65535, 65535).toBase64())}), key, 400},
+        {"remote URL", chatWith({imagePart("http://example.com/x.png")}), key, 400},
+        {"20,000-character prompt", chatWith({textPart(QString(20000, QLatin1Char('a')))}), key, 413},
+        {"2,000-token prompt", chatWith({textPart(QStringLiteral("word ").repeated(2000))}), key, 413},
+        {"max_tokens 10^9", chatWith({textPart(QStringLiteral("hi"))}, 1000000000), key, 422},
+        {"max_tokens -1", chatWith({textPart(QStringLiteral("hi"))}, -1), key, 422},
+        {"body over the limit", QByteArray(49 * 1024 * 1024, ' '), key, 413},
+        {"a literal special token soup", chatWith({textPart(QStringLiteral("<|vision_start|><|image_pad|><|vision_end|>"))}), key, 400},
+    };
+    for (const Case &c : cases) {
+        const Reply r = post(m_port, c.body, c.auth);
+        QVERIFY2(r.status == c.expected, qPrintable(QStringLiteral("%1: HTTP %2, expected %3: %4").arg(QLatin1String(c.name)).arg(r.status).arg(c.expected).arg(QString::fromUtf8(r.body.left(300)))));
+        QVERIFY2(QJsonDocument::fromJson(r.body).object().value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString().size() > 5, c.name);
+        QCOMPARE(m_server.state(), QProcess::Running);
+    }
+    // And a normal request still works.
+    const Reply ok = post(m_port, good, key);
+    QVERIFY2(ok.status == 200, ok.body.constData());
+    QVERIFY(!QJsonDocument::fromJson(ok.body).object().value(QStringLiteral("choices")).toArray().isEmpty());
+}
+
+void TestBadInputs::imageBombsAndNonFilesAreRefusedBeforeDecoding()
+{
+    const QString bomb = m_tmp.filePath(QStringLiteral("bomb.png"));
+    test::writeText(bomb, pngClaiming(65535, 65535));
+    try {
+        vlm::loadRgbImage(bomb);
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(bomb) && e.message().contains(QLatin1String("65535 x 65535")), qPrintable(e.message()));
+    }
+    QCOMPARE(datasets::imageHeaderSize(pngClaiming(640, 480)).value(), (std::array<int, 2>{640, 480}));
+    const QString fifo = m_tmp.filePath(QStringLiteral("fifo.jpg"));
+    QCOMPARE(mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
+    QVERIFY_THROWS_EXCEPTION(Error, vlm::loadRgbImage(fifo)); // and does not block
+    QVERIFY(datasets::probeImage(fifo).status == store::ImageStatus::Unreadable);
+    QVERIFY_THROWS_EXCEPTION(Error, vlm::decodeRgbImage(QByteArray(), QStringLiteral("empty")));
+    QVERIFY_THROWS_EXCEPTION(Error, vlm::decodeRgbImage(QByteArray(100, '\x01'), QStringLiteral("noise")));
+    QVERIFY_THROWS_EXCEPTION(Error, vlm::SafetensorsFile::open(fifo));
+}
+
+void TestBadInputs::importRecordsBadFilesAndGoesOn()
+{
+    const QString dir = m_tmp.filePath(QStringLiteral("pool"));
+    QDir().mkpath(dir);
+    test::writePng(dir + QStringLiteral("/good.png"), 40, 30, 2);
+    test::writeText(dir + QStringLiteral("/bomb.png"), pngClaiming(60000, 60000));
+    test::writeText(dir + QStringLiteral("/garbage.jpg"), QByteArray(64, 'g'));
+    QCOMPARE(mkfifo(QFile::encodeName(dir + QStringLiteral("/pipe.jpg")).constData(), 0600), 0);
+    store::Workspace ws = store::Workspace::create(m_tmp.filePath(QStringLiteral("ws")));
+    datasets::Importer(ws).importImageFolder(dir);
+    QCOMPARE(test::countRows(ws, QStringLiteral("images"), QStringLiteral("status = 'ok'")), 1);
+    QCOMPARE(test::countRows(ws, QStringLiteral("images"), QStringLiteral("status != 'ok'")), 3);
+}
+
+void TestBadInputs::absurdConfigsAndPathsAreRefused()
+{
+    QJsonObject config = json::readFile(m_model + QStringLiteral("/config.json")).object();
+    const QString dir = m_tmp.filePath(QStringLiteral("absurd"));
+    QDir().mkpath(dir);
+    config.insert(QStringLiteral("num_hidden_layers"), 1e9);
+    json::writeFile(dir + QStringLiteral("/config.json"), QJsonDocument(config));
+    try {
+        vlm::Qwen2VLConfig::load(dir);
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("num_hidden_layers")) && e.message().contains(QLatin1String("beyond")), qPrintable(e.message()));
+    }
+    // A sharded index pointing outside the folder.
+    const QString sharded = m_tmp.filePath(QStringLiteral("sharded"));
+    QDir().mkpath(sharded);
+    json::writeFile(sharded + QStringLiteral("/model.safetensors.index.json"),
+                    QJsonDocument(QJsonObject{{QStringLiteral("weight_map"), QJsonObject{{QStringLiteral("lm_head.weight"), QStringLiteral("../served/model.safetensors")}}}}));
+    try {
+        vlm::Checkpoint::openFolder(sharded);
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("not a file name inside the model folder")), qPrintable(e.message()));
+    }
+    QVERIFY_THROWS_EXCEPTION(Error, vlm::checkPixelBudget(1, 1000000000000LL, QStringLiteral("--max-pixels")));
+    QVERIFY_THROWS_EXCEPTION(Error, vlm::checkPixelBudget(5000, 100, QStringLiteral("--min-pixels")));
+}
+
+void TestBadInputs::cliEndsWithAClearErrorUnderAMemoryLimit()
+{
+    const QString bomb = m_tmp.filePath(QStringLiteral("cli-bomb.png"));
+    test::writeText(bomb, pngClaiming(65535, 65535));
+    auto [code, err] = cliLimited({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--image"), bomb, QStringLiteral("--prompt"), QStringLiteral("hi")});
+    QVERIFY2(code != 0 && code != -1 && err.contains(QLatin1String("beyond the limit")), qPrintable(err));
+    std::tie(code, err) = cliLimited({QStringLiteral("generate"), QStringLiteral("--model"), m_model, QStringLiteral("--image"), m_tmp.filePath(QStringLiteral("ok.png")),
+                                      QStringLiteral("--prompt"), QStringLiteral("hi"), QStringLiteral("--max-pixels"), QStringLiteral("1000000000000")});
+    QVERIFY2(code != 0 && code != -1 && err.contains(QLatin1String("image budget")), qPrintable(err));
+    std::tie(code, err) = cliLimited({QStringLiteral("inspect-model"), m_tmp.filePath(QStringLiteral("absurd"))});
+    QVERIFY2(code != 0 && code != -1 && err.contains(QLatin1String("num_hidden_layers")), qPrintable(err));
+    std::tie(code, err) = cliLimited({QStringLiteral("create-random-model"), m_model, QStringLiteral("--tokenizer"), test::fixture(QStringLiteral("qwen2-tokenizer"))});
+    QVERIFY2(code != 0 && code != -1 && err.contains(QLatin1String("--force")), qPrintable(err));
+}
+
+QTEST_GUILESS_MAIN(TestBadInputs)
+#include "test_bad_inputs.moc"
