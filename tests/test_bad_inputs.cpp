@@ -118,6 +118,7 @@ private Q_SLOTS:
     void imageBombsAndNonFilesAreRefusedBeforeDecoding();
     void importRecordsBadFilesAndGoesOn();
     void absurdConfigsAndPathsAreRefused();
+    void importsNeverOverwriteSilently();
     void cliEndsWithAClearErrorUnderAMemoryLimit();
 
 private:
@@ -259,6 +260,32 @@ void TestBadInputs::absurdConfigsAndPathsAreRefused()
     }
     QVERIFY_THROWS_EXCEPTION(Error, vlm::checkPixelBudget(1, 1000000000000LL, QStringLiteral("--max-pixels")));
     QVERIFY_THROWS_EXCEPTION(Error, vlm::checkPixelBudget(5000, 100, QStringLiteral("--min-pixels")));
+}
+
+// Two files with the same name in different folders keep their own samples; ids repeated
+// inside one file keep the first record and are named in the summary.
+void TestBadInputs::importsNeverOverwriteSilently()
+{
+    const QString images = m_tmp.filePath(QStringLiteral("llava-images"));
+    test::writePng(images + QStringLiteral("/a.png"), 40, 30, 3);
+    const QByteArray pairs = R"([
+        {"id":"1","image":"a.png","conversations":[{"from":"human","value":"<image>\nQ one"},{"from":"gpt","value":"A one"}]},
+        {"id":"1","image":"a.png","conversations":[{"from":"human","value":"<image>\nQ dup"},{"from":"gpt","value":"A dup"}]},
+        {"id":"2","image":"a.png","conversations":[{"from":"human","value":"<image>\nQ two"},{"from":"gpt","value":"A two"}]}])";
+    test::writeText(m_tmp.filePath(QStringLiteral("x/pairs.json")), pairs);
+    test::writeText(m_tmp.filePath(QStringLiteral("y/pairs.json")), QByteArray(pairs).replace("Q one", "Q other"));
+    store::Workspace ws = store::Workspace::create(m_tmp.filePath(QStringLiteral("ws-import")));
+    const datasets::ImportReport first = datasets::Importer(ws).importConversations(m_tmp.filePath(QStringLiteral("x/pairs.json")), images, QStringLiteral("chart"));
+    QCOMPARE(first.samples, 2);
+    QCOMPARE(first.duplicates, 1);
+    QVERIFY2(first.summary().contains(QLatin1String("repeats an earlier one")) && first.summary().contains(QLatin1String(": 1")), qPrintable(first.summary()));
+    datasets::Importer(ws).importConversations(m_tmp.filePath(QStringLiteral("y/pairs.json")), images, QStringLiteral("chart"));
+    QCOMPARE(test::countRows(ws, QStringLiteral("samples")), 4);
+    QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("question = 'Q one'")), 1);
+    QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("question = 'Q other'")), 1);
+    // Re-importing the same file changes nothing.
+    datasets::Importer(ws).importConversations(m_tmp.filePath(QStringLiteral("x/pairs.json")), images, QStringLiteral("chart"));
+    QCOMPARE(test::countRows(ws, QStringLiteral("samples")), 4);
 }
 
 void TestBadInputs::cliEndsWithAClearErrorUnderAMemoryLimit()

@@ -7,7 +7,9 @@
 #include "util/error.h"
 #include "vlm/vlm_model.h"
 
+#include <QElapsedTimer>
 #include <QProcess>
+#include <QTimer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QThread>
@@ -47,6 +49,20 @@ protected:
             QByteArray body, status = "200 OK";
             if (what == QLatin1String("silent"))
                 return;
+            if (what == QLatin1String("trickle")) {
+                // Headers, then one byte every 200 ms of a body that never completes.
+                s->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{");
+                auto *t = new QTimer(s);
+                connect(t, &QTimer::timeout, s, [s] { s->write(" "); });
+                t->start(200);
+                return;
+            }
+            QByteArray extraHeaders;
+            if (what == QLatin1String("retry-after")) {
+                status = "429 Too Many Requests";
+                extraHeaders = "Retry-After: 1\r\n";
+                body = R"({"error":{"message":"wait a second"}})";
+            } else
             if (what == QLatin1String("500")) {
                 status = "500 Internal Server Error";
                 body = R"({"error":{"message":"boom"}})";
@@ -62,7 +78,7 @@ protected:
                 body = R"({"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"forty two"},)"
                        R"("logprobs":{"content":[{"token":"forty","logprob":-0.5},{"token":" two","logprob":-0.25}]}}]})";
             }
-            s->write("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+            s->write("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\n" + extraHeaders + "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body);
         });
     }
 };
@@ -218,6 +234,49 @@ void TestHttp::scriptedFailures()
     r = http->answer({q, q}, g);
     QVERIFY2(!r[0].error.isEmpty(), "a server that never answers times out");
     QVERIFY(!r[1].error.isEmpty());
+
+    // Retry-After is honoured (1 s here, beyond the 50 ms back-off).
+    server.script = {QStringLiteral("retry-after"), QStringLiteral("ok")};
+    server.requests = 0;
+    QElapsedTimer clock;
+    clock.start();
+    r = http->answer({q}, g);
+    QVERIFY2(r[0].error.isEmpty(), qPrintable(r[0].error));
+    QVERIFY2(clock.elapsed() >= 900, qPrintable(QString::number(clock.elapsed())));
+
+    // A server trickling a byte every 200 ms never trips the idle timeout: the total one ends it.
+    {
+        backends::HttpBackendOptions t = o;
+        t.totalTimeoutMs = 1500;
+        t.retries = 0;
+        auto trickled = backends::makeHttpBackend(t);
+        server.script = {QStringLiteral("trickle")};
+        server.requests = 0;
+        clock.restart();
+        r = trickled->answer({q}, g);
+        QVERIFY2(r[0].error.contains(QLatin1String("no complete answer within 1 s")), qPrintable(r[0].error));
+        QVERIFY(clock.elapsed() < 10000);
+    }
+
+    // An endpoint that is down: after circuitBreakerFailures failures in a row nothing more is sent.
+    {
+        QTcpServer closed;
+        QVERIFY(closed.listen(QHostAddress::LocalHost, 0));
+        backends::HttpBackendOptions down = o;
+        down.baseUrl = QStringLiteral("http://127.0.0.1:%1/v1").arg(closed.serverPort());
+        closed.close();
+        down.retries = 0;
+        down.circuitBreakerFailures = 2;
+        auto dead = backends::makeHttpBackend(down);
+        r = dead->answer({q, q, q, q, q}, g);
+        int notSent = 0;
+        for (const auto &reply : r) {
+            QVERIFY(!reply.error.isEmpty());
+            notSent += reply.error.contains(QLatin1String("endpoint down")) ? 1 : 0;
+        }
+        QCOMPARE(notSent, 3);
+        QVERIFY(dead->answer({q}, g)[0].error.contains(QLatin1String("endpoint down"))); // and it stays open for the job
+    }
 
     // An unreadable image fails that item only.
     server.script = {};

@@ -206,7 +206,7 @@ void TestOfficialFixtures::pseudoAnnotationsImport()
     QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("task = 'chart'")), 8);
     QCOMPARE(test::countRows(ws, QStringLiteral("models"), QStringLiteral("name = 'Qwen2vl7b' AND role = 'large'")), 1);
     store::SampleFilter f;
-    f.source = QStringLiteral("mpa-pa:textVQA");
+    f.source = QStringLiteral("mpa-pa:textVQA:") + QFileInfo(results(QStringLiteral("PA_Qwen2vl7b_textVQA.json"))).canonicalFilePath();
     const auto rows = store::SampleQuery(ws).page(f);
     QCOMPARE(rows.first().question, QStringLiteral("What is the color of the Nokia phone in the image"));
     QCOMPARE(rows.first().answer, QStringLiteral("Brown"));

@@ -98,6 +98,11 @@ public:
     std::vector<VlmReply> answer(const std::vector<VlmQuery> &queries, const GenerationOptions &g, const std::function<bool()> &cancelled) override
     {
         std::vector<VlmReply> replies(queries.size());
+        if (circuitOpen()) {
+            for (VlmReply &r : replies)
+                r.error = QStringLiteral("%1: endpoint down (%2 requests in a row failed); not sent").arg(endpoint(m_o, "/chat/completions")).arg(m_consecutiveFailures);
+            return replies;
+        }
         std::vector<QByteArray> bodies(queries.size());
         for (std::size_t i = 0; i < queries.size(); ++i) {
             try {
@@ -155,20 +160,64 @@ public:
             if (attempts[i] == 0)
                 clocks[i].start();
             ++attempts[i];
+            if (circuitOpen()) {
+                replies[i].error = QStringLiteral("%1: endpoint down (%2 requests in a row failed); not sent").arg(endpoint(m_o, "/chat/completions")).arg(m_consecutiveFailures);
+                complete();
+                return;
+            }
             QNetworkReply *reply = net.post(makeRequest(m_o, endpoint(m_o, "/chat/completions")), bodies[i]);
+            // Connect and total deadlines (the transfer timeout alone is reset by every byte, so a
+            // server trickling a byte every few seconds would never time out).
+            auto *deadline = new QTimer(reply);
+            deadline->setSingleShot(true);
+            QObject::connect(deadline, &QTimer::timeout, reply, [this, reply] {
+                reply->setProperty("mpaTimeout", QStringLiteral("no complete answer within %1 s").arg(m_o.totalTimeoutMs / 1000));
+                reply->abort();
+            });
+            deadline->start(m_o.totalTimeoutMs);
+            auto *connectDeadline = new QTimer(reply);
+            connectDeadline->setSingleShot(true);
+            QObject::connect(connectDeadline, &QTimer::timeout, reply, [this, reply] {
+                reply->setProperty("mpaTimeout", QStringLiteral("no connection within %1 s").arg(m_o.connectTimeoutMs / 1000));
+                reply->abort();
+            });
+            QObject::connect(reply, &QNetworkReply::metaDataChanged, connectDeadline, &QTimer::stop);
+            QObject::connect(reply, &QNetworkReply::uploadProgress, connectDeadline, [connectDeadline](qint64 sent, qint64) {
+                if (sent > 0)
+                    connectDeadline->stop();
+            });
+            connectDeadline->start(m_o.connectTimeoutMs);
             QObject::connect(reply, &QNetworkReply::finished, &loop, [&, reply, i] {
                 reply->deleteLater();
                 const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
                 const QByteArray body = reply->readAll();
-                const bool transient = status == 429 || status >= 500 || (status == 0 && reply->error() != QNetworkReply::NoError);
-                if (transient && attempts[i] <= m_o.retries) {
-                    QTimer::singleShot(m_o.backoffMs * (1 << (attempts[i] - 1)), &loop, [&, i] { send(i); });
+                // A hung or trickling server will most likely hang again: one retry, not four
+                // (four 2-minute waits per item made a dead endpoint cost 10 minutes an item).
+                const bool timedOut = !reply->property("mpaTimeout").isNull() || reply->error() == QNetworkReply::TimeoutError
+                                      || reply->error() == QNetworkReply::OperationCanceledError;
+                // Aborted after the headers arrived (a trickle) is a network failure too.
+                const bool networkFailed = reply->error() != QNetworkReply::NoError && (status == 0 || timedOut);
+                const bool transient = status == 429 || status >= 500 || networkFailed;
+                const int allowedRetries = timedOut ? std::min(1, m_o.retries) : m_o.retries;
+                if (transient && attempts[i] <= allowedRetries) {
+                    int delay = m_o.backoffMs * (1 << (attempts[i] - 1));
+                    bool numeric = false;
+                    const int retryAfter = reply->rawHeader("Retry-After").trimmed().toInt(&numeric);
+                    if (numeric && retryAfter >= 0)
+                        delay = std::min(60000, std::max(delay, retryAfter * 1000));
+                    QTimer::singleShot(delay, &loop, [&, i] { send(i); });
                     return;
                 }
+                // The endpoint itself failing (not a request it refused) counts toward the circuit.
+                if (transient)
+                    ++m_consecutiveFailures;
+                else
+                    m_consecutiveFailures = 0;
                 VlmReply &r = replies[i];
                 r.latencyMs = clocks[i].nsecsElapsed() / 1e6;
-                if (status == 0 && reply->error() != QNetworkReply::NoError) {
-                    r.error = QStringLiteral("%1: %2 (after %3 attempts)").arg(endpoint(m_o, "/chat/completions"), reply->errorString()).arg(attempts[i]);
+                if (networkFailed) {
+                    const QString why = reply->property("mpaTimeout").toString();
+                    r.error = QStringLiteral("%1: %2 (after %3 attempts)").arg(endpoint(m_o, "/chat/completions"), why.isEmpty() ? reply->errorString() : why).arg(attempts[i]);
                 } else if (status != 200) {
                     r.error = QStringLiteral("%1: HTTP %2: %3").arg(endpoint(m_o, "/chat/completions")).arg(status).arg(serverMessage(body));
                 } else {
@@ -202,7 +251,10 @@ public:
     }
 
 private:
+    bool circuitOpen() const { return m_o.circuitBreakerFailures > 0 && m_consecutiveFailures >= m_o.circuitBreakerFailures; }
+
     HttpBackendOptions m_o;
+    int m_consecutiveFailures = 0;
 };
 
 } // namespace

@@ -18,9 +18,15 @@ struct HttpBackendOptions
     QString apiKeyEnv = QStringLiteral("OPENAI_API_KEY"); // the variable's name, not the key
     int maxImageSide = 1280;
     int concurrency = 4;
-    int timeoutMs = 120000;
+    int connectTimeoutMs = 15000;  // no connection within this: a failed attempt
+    int timeoutMs = 120000;        // idle: no byte for this long (QNetworkRequest's transfer timeout)
+    int totalTimeoutMs = 600000;   // the whole request, however slowly the server trickles
     int retries = 4;
-    int backoffMs = 500; // doubles on each retry
+    int backoffMs = 500; // doubles on each retry; a server's Retry-After (seconds) wins, up to 60 s
+    // After this many requests in a row failed on the endpoint itself (connection refused,
+    // timeouts, 5xx after retries), every further item fails at once ("circuit open"): a job
+    // over a dead endpoint ends in seconds, not hours, and resumes later where it stopped.
+    int circuitBreakerFailures = 8;
     bool requestLogprobs = true;
 };
 

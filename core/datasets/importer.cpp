@@ -14,6 +14,7 @@
 #include <QDir>
 #include <QDirIterator>
 #include <QFileInfo>
+#include <QSet>
 #include <QHash>
 #include <QJsonArray>
 #include <functional>
@@ -36,6 +37,9 @@ QString ImportReport::summary() const
         parts << QStringLiteral("%1 predictions").arg(predictions);
     if (verdicts)
         parts << QStringLiteral("%1 verdicts").arg(verdicts);
+    if (duplicates)
+        parts << QStringLiteral("%1 records skipped: their id repeats an earlier one (the first is kept): %2%3")
+                     .arg(duplicates).arg(duplicateIds.join(QStringLiteral(", ")), duplicates > duplicateIds.size() ? QStringLiteral(", ...") : QString());
     return QStringLiteral("run %1: ").arg(runId) + parts.join(QStringLiteral(", "));
 }
 
@@ -59,6 +63,19 @@ public:
 
     Catalog &catalog() { return m_catalog; }
     ImportReport &report() { return m_report; }
+
+    // False (and counted, named in the report) when `id` was already seen in this file.
+    bool firstOccurrence(const QString &id, const QString &shown = {})
+    {
+        if (!m_seenIds.contains(id)) {
+            m_seenIds.insert(id);
+            return true;
+        }
+        ++m_report.duplicates;
+        if (m_report.duplicateIds.size() < 10)
+            m_report.duplicateIds << (shown.isEmpty() ? id : shown);
+        return false;
+    }
 
     qint64 image(const QString &path)
     {
@@ -128,7 +145,16 @@ private:
     ProgressFn m_progress;
     ImportReport m_report;
     QHash<QString, qint64> m_imageIds;
+    QSet<QString> m_seenIds;
 };
+
+// A file's identity for sample keys: its canonical path, so two files with the same name in
+// different folders never overwrite each other's samples (re-importing one file stays idempotent).
+QString fileIdentity(const QString &path)
+{
+    const QString canonical = QFileInfo(path).canonicalFilePath();
+    return canonical.isEmpty() ? QFileInfo(path).absoluteFilePath() : canonical;
+}
 
 QJsonObject params(std::initializer_list<std::pair<const char *, QString>> values)
 {
@@ -212,9 +238,11 @@ ImportReport Importer::importConversations(const QString &path, const QString &i
 {
     const QList<QaPair> pairs = readLlava(path, imageRoot);
     ImportSession session(m_ws, path, params({{"format", QStringLiteral("llava")}, {"file", path}, {"image_root", imageRoot}}), m_batchSize, m_progress);
-    const QString source = QStringLiteral("llava:") + QFileInfo(path).fileName();
+    const QString source = QStringLiteral("llava:") + fileIdentity(path);
     session.forEach(pairs.size(), QStringLiteral("samples"), [&](qint64 i) {
         const QaPair &p = pairs.at(i);
+        if (!session.firstOccurrence(p.id))
+            return;
         SampleRecord s;
         s.imageId = session.image(p.imagePath);
         s.task = task.isEmpty() ? QStringLiteral("imported") : task;
@@ -239,9 +267,11 @@ ImportReport Importer::importMpaPseudoAnnotations(const QString &path, const QSt
     const QString model = !modelName.isEmpty() ? modelName : QFileInfo(path).completeBaseName().section(QLatin1Char('_'), 1, -2);
     const qint64 modelId = session.catalog().ensureModel(model.isEmpty() ? QStringLiteral("pseudo-annotator") : model,
                                                          ModelKind::Imported, path, ModelRole::Large);
-    const QString source = QStringLiteral("mpa-pa:") + name.dataset;
+    const QString source = QStringLiteral("mpa-pa:") + name.dataset + QLatin1Char(':') + fileIdentity(path);
     session.forEach(records.size(), QStringLiteral("samples"), [&](qint64 i) {
         const PseudoAnnotation &a = records.at(i);
+        if (!session.firstOccurrence(a.questionId))
+            return;
         SampleRecord s;
         s.imageId = session.image(a.imagePath);
         s.task = taskForMpaDataset(name.dataset);
@@ -340,8 +370,10 @@ ImportReport Importer::importJsonl(const QString &path, const QString &imageRoot
         s.rawText = r.optionalString(QStringLiteral("raw_text"));
         s.parsed = r.optionalString(QStringLiteral("parse_status"), QStringLiteral("ok")) == QLatin1String("ok");
         s.runId = runId;
-        s.source = r.optionalString(QStringLiteral("source"), QStringLiteral("jsonl:") + QFileInfo(path).fileName());
+        s.source = r.optionalString(QStringLiteral("source"), QStringLiteral("jsonl:") + fileIdentity(path));
         s.sourceKey = r.optionalString(QStringLiteral("source_key"), QString::number(i));
+        if (!session.firstOccurrence(s.source + QLatin1Char('\n') + s.sourceKey, s.sourceKey))
+            return;
         const qint64 sampleId = session.catalog().upsertSample(s);
         ++session.report().samples;
         if (!s.parsed)

@@ -24,6 +24,9 @@ struct ImportReport
     qint64 answers = 0;
     qint64 predictions = 0;
     qint64 verdicts = 0;
+    // Records whose id repeats an earlier one of the same file: the first is kept.
+    qint64 duplicates = 0;
+    QStringList duplicateIds; // the first few
     QString summary() const;
 };
 
