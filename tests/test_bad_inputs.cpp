@@ -20,7 +20,10 @@
 #include <QTimer>
 #include <QtTest>
 
+#include <QStandardPaths>
+
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mpa;
 
@@ -119,6 +122,7 @@ private Q_SLOTS:
     void importRecordsBadFilesAndGoesOn();
     void absurdConfigsAndPathsAreRefused();
     void importsNeverOverwriteSilently();
+    void readOnlyWorkspacesCanBeRead();
     void cliEndsWithAClearErrorUnderAMemoryLimit();
 
 private:
@@ -286,6 +290,45 @@ void TestBadInputs::importsNeverOverwriteSilently()
     // Re-importing the same file changes nothing.
     datasets::Importer(ws).importConversations(m_tmp.filePath(QStringLiteral("x/pairs.json")), images, QStringLiteral("chart"));
     QCOMPARE(test::countRows(ws, QStringLiteral("samples")), 4);
+}
+
+// A workspace on read-only media (or in a folder owned by someone else) is browsed, not
+// refused: stats and export read it although SQLite cannot create its -shm file there.
+void TestBadInputs::readOnlyWorkspacesCanBeRead()
+{
+    const QString parent = QStringLiteral("/tmp/mpa-readonly-%1").arg(QCoreApplication::applicationPid());
+    QDir(parent).removeRecursively();
+    QDir().mkpath(parent);
+    const QString path = parent + QStringLiteral("/frozen.mpaw");
+    {
+        test::writePng(m_tmp.filePath(QStringLiteral("ro-images/a.png")), 30, 20, 4);
+        store::Workspace ws = store::Workspace::create(path);
+        datasets::Importer(ws).importImageFolder(m_tmp.filePath(QStringLiteral("ro-images")));
+    } // closed: SQLite removes the -wal and -shm files
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral("/workspace.sqlite-wal")));
+    for (const QString &f : QDir(path).entryList(QDir::Files))
+        QFile::setPermissions(path + QLatin1Char('/') + f, QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther);
+    for (const QString &d : QDir(path).entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+        QFile::setPermissions(path + QLatin1Char('/') + d, QFileDevice::ReadOwner | QFileDevice::ExeOwner | QFileDevice::ReadOther | QFileDevice::ExeOther);
+    QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::ExeOwner | QFileDevice::ReadOther | QFileDevice::ExeOther);
+    QFile::setPermissions(parent, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner | QFileDevice::ReadOther | QFileDevice::ExeOther);
+    // root ignores permissions: read as "nobody" then, as a user of shared media would.
+    QStringList command{test::cliPath(), QStringLiteral("stats"), path};
+    if (geteuid() == 0) {
+        if (QStandardPaths::findExecutable(QStringLiteral("setpriv")).isEmpty())
+            QSKIP("running as root without setpriv: cannot read as another user");
+        command = QStringList{QStringLiteral("--reuid=65534"), QStringLiteral("--regid=65534"), QStringLiteral("--clear-groups")} + command;
+        command.prepend(QStringLiteral("setpriv"));
+    }
+    QProcess p;
+    p.start(command.takeFirst(), command);
+    p.waitForFinished(60000);
+    const QString out = QString::fromUtf8(p.readAllStandardOutput()), err = QString::fromUtf8(p.readAllStandardError());
+    QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    QVERIFY2(p.exitCode() == 0, qPrintable(out + err));
+    QVERIFY2(out.contains(QLatin1String("images")), qPrintable(out));
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral("/workspace.sqlite-shm")));
+    QDir(parent).removeRecursively();
 }
 
 void TestBadInputs::cliEndsWithAClearErrorUnderAMemoryLimit()

@@ -6,6 +6,7 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QUrl>
 #include <QMutex>
 #include <QSqlError>
 #include <QThread>
@@ -58,8 +59,24 @@ QSqlDatabase openConnection(const QString &name, const QString &path, bool readO
 {
     QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
     db.setDatabaseName(path);
-    if (readOnly)
-        db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+    if (readOnly) {
+        // A WAL database is read through its -shm file, which SQLite must be able to create:
+        // on read-only media or a folder owned by someone else every read then fails with
+        // "attempt to write a readonly database". When nothing can write there (the folder
+        // and the file are not writable and no -wal is pending), the file cannot change while
+        // we read it, so it is opened immutable: no locks, no -shm.
+        const QFileInfo file(path), wal(path + QStringLiteral("-wal"));
+        const bool frozen = !file.isWritable() && !QFileInfo(file.absolutePath()).isWritable() && (!wal.exists() || wal.size() == 0)
+                            && !QFileInfo::exists(path + QStringLiteral("-shm"));
+        if (frozen) {
+            QUrl uri = QUrl::fromLocalFile(path);
+            uri.setQuery(QStringLiteral("immutable=1&mode=ro"));
+            db.setDatabaseName(uri.toString(QUrl::FullyEncoded));
+            db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY;QSQLITE_OPEN_URI"));
+        } else {
+            db.setConnectOptions(QStringLiteral("QSQLITE_OPEN_READONLY"));
+        }
+    }
     if (!db.open())
         throw Error(QStringLiteral("%1: cannot open the workspace database: %2").arg(root, db.lastError().text()));
     applyConnectionPragmas(db, readOnly);
