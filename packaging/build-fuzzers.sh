@@ -8,4 +8,4 @@ if ! command -v clang++ >/dev/null 2>&1; then
 fi
 cmake -S tests/fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build-fuzz -j 2
-echo "build-fuzzers: run build-fuzz/fuzz_safetensors_header -max_total_time=60" >&2
+echo "build-fuzzers: run e.g. build-fuzz/fuzz_tokenizer_json -max_total_time=60 (also fuzz_safetensors_header, fuzz_config_json, fuzz_dataset_json)" >&2

@@ -287,6 +287,16 @@ void TestBadInputs::importsNeverOverwriteSilently()
     QCOMPARE(test::countRows(ws, QStringLiteral("samples")), 4);
     QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("question = 'Q one'")), 1);
     QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("question = 'Q other'")), 1);
+    // A data file's relative image path may not leave its root.
+    test::writeText(m_tmp.filePath(QStringLiteral("z/pairs.json")),
+                    R"([{"id":"9","image":"../../../../etc/passwd","conversations":[{"from":"human","value":"<image>\nQ"},{"from":"gpt","value":"A"}]}])");
+    try {
+        datasets::Importer(ws).importConversations(m_tmp.filePath(QStringLiteral("z/pairs.json")), images, QStringLiteral("chart"));
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("leads outside")), qPrintable(e.message()));
+    }
+    QCOMPARE(test::countRows(ws, QStringLiteral("images"), QStringLiteral("path LIKE '%passwd%'")), 0);
     // Re-importing the same file changes nothing.
     datasets::Importer(ws).importConversations(m_tmp.filePath(QStringLiteral("x/pairs.json")), images, QStringLiteral("chart"));
     QCOMPARE(test::countRows(ws, QStringLiteral("samples")), 4);
@@ -344,6 +354,29 @@ void TestBadInputs::cliEndsWithAClearErrorUnderAMemoryLimit()
     QVERIFY2(code != 0 && code != -1 && err.contains(QLatin1String("num_hidden_layers")), qPrintable(err));
     std::tie(code, err) = cliLimited({QStringLiteral("create-random-model"), m_model, QStringLiteral("--tokenizer"), test::fixture(QStringLiteral("qwen2-tokenizer"))});
     QVERIFY2(code != 0 && code != -1 && err.contains(QLatin1String("--force")), qPrintable(err));
+    // A job over images that all turn bad after import: every item fails with its reason, the
+    // job goes on to the end and its exit status (3) says so.
+    const QString pool = m_tmp.filePath(QStringLiteral("turned-bad"));
+    for (int i = 0; i < 3; ++i)
+        test::writePng(pool + QStringLiteral("/p%1.png").arg(i), 40, 40, i);
+    const QString wsPath = m_tmp.filePath(QStringLiteral("ws-turned-bad"));
+    {
+        store::Workspace ws = store::Workspace::create(wsPath);
+        datasets::Importer(ws).importImageFolder(pool);
+    }
+    test::writeText(pool + QStringLiteral("/p0.png"), pngClaiming(65535, 65535));
+    test::writeText(pool + QStringLiteral("/p1.png"), QByteArray("\x89PNG\r\n\x1a\n garbage", 17));
+    QFile::remove(pool + QStringLiteral("/p2.png"));
+    QCOMPARE(mkfifo(QFile::encodeName(pool + QStringLiteral("/p2.png")).constData(), 0600), 0);
+    std::tie(code, err) = cliLimited({QStringLiteral("annotate"), wsPath, QStringLiteral("--model"), m_model, QStringLiteral("--task"), QStringLiteral("chart"),
+                                      QStringLiteral("--max-new-tokens"), QStringLiteral("2")});
+    QVERIFY2(code == 3 && err.contains(QLatin1String("every item failed")), qPrintable(QStringLiteral("exit %1: %2").arg(code).arg(err)));
+    {
+        store::Workspace ws = store::Workspace::open(wsPath, store::OpenMode::ReadOnly);
+        QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("raw_text LIKE '[error]%beyond the limit%'")), 1);
+        QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("raw_text LIKE '[error]%not a regular file%'")), 1);
+        QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("raw_text LIKE '[error]%'")), 3);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestBadInputs)

@@ -114,9 +114,11 @@ void JobRunner::workerLoop()
         pipeline::forgetLastRunOnThisThread();
         try {
             const pipeline::JobSummary s = job.fn(m_ws, progress);
-            ok = true;
+            // A job whose every item failed (an endpoint down, every image unreadable) did not
+            // succeed, whatever its run says: shown as failed, resumable once the cause is fixed.
+            ok = !(s.failed > 0 && s.failed >= s.done);
             cancelled = s.cancelled;
-            message = s.summary();
+            message = ok ? s.summary() : QStringLiteral("every item failed (%1): %2").arg(s.failed).arg(s.summary());
             runId = s.runId;
         } catch (const Error &e) {
             message = e.message();
