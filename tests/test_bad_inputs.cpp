@@ -20,7 +20,9 @@
 #include <QTimer>
 #include <QtTest>
 
+#include <QElapsedTimer>
 #include <QStandardPaths>
+#include <QTcpSocket>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -144,7 +146,7 @@ void TestBadInputs::initTestCase()
     m_server.setProcessEnvironment(env);
     m_server.setArguments({QStringLiteral("serve"), QStringLiteral("--model"), m_model, QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--api-key-env"),
                            QStringLiteral("MPA_TEST_KEY"), QStringLiteral("--max-pixels"), QString::number(112 * 112), QStringLiteral("--max-prompt-tokens"),
-                           QStringLiteral("512")});
+                           QStringLiteral("512"), QStringLiteral("--idle-timeout"), QStringLiteral("2")});
     m_server.start();
     QVERIFY(m_server.waitForReadyRead(60000));
     const QString line = QString::fromUtf8(m_server.readLine()).trimmed();
@@ -197,6 +199,16 @@ void TestBadInputs::serveSurvivesHostileRequests()
         QVERIFY2(r.status == c.expected, qPrintable(QStringLiteral("%1: HTTP %2, expected %3: %4").arg(QLatin1String(c.name)).arg(r.status).arg(c.expected).arg(QString::fromUtf8(r.body.left(300)))));
         QVERIFY2(QJsonDocument::fromJson(r.body).object().value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString().size() > 5, c.name);
         QCOMPARE(m_server.state(), QProcess::Running);
+    }
+    // A client that connects and says nothing is disconnected after the idle timeout (2 s).
+    {
+        QTcpSocket silent;
+        silent.connectToHost(QHostAddress::LocalHost, m_port);
+        QVERIFY(silent.waitForConnected(5000));
+        QElapsedTimer clock;
+        clock.start();
+        QVERIFY(silent.waitForDisconnected(15000));
+        QVERIFY2(clock.elapsed() >= 1500, qPrintable(QString::number(clock.elapsed())));
     }
     // And a normal request still works.
     const Reply ok = post(m_port, good, key);

@@ -229,6 +229,9 @@ int cmdServe(const QStringList &args)
         {QStringLiteral("max-pixels"), QStringLiteral("Image budget."), QStringLiteral("N")},
         {QStringLiteral("api-key-env"), QStringLiteral("Require \"Authorization: Bearer <key>\" with the key read from this environment variable."), QStringLiteral("NAME")},
         {QStringLiteral("max-prompt-tokens"), QStringLiteral("Refuse longer prompts (images included) with 413 (default 4096)."), QStringLiteral("N"), QStringLiteral("4096")},
+        {QStringLiteral("idle-timeout"), QStringLiteral("Close a connection silent for this many seconds (default 30)."), QStringLiteral("S"), QStringLiteral("30")},
+        {QStringLiteral("request-timeout"), QStringLiteral("Stop a generation after this many seconds with 504 (default 600)."), QStringLiteral("S"), QStringLiteral("600")},
+        {QStringLiteral("max-connections"), QStringLiteral("Open connections accepted at once (default 64)."), QStringLiteral("N"), QStringLiteral("64")},
     });
     if (!parse(parser, args, synopsis, QStringLiteral("Serve a model folder over an OpenAI-compatible API: GET /v1/models and POST "
                                                       "/v1/chat/completions (text and base64 image_url parts, max_tokens, temperature, "
@@ -257,6 +260,16 @@ int cmdServe(const QStringList &args)
     serveOptions.maxPromptTokens = parser.value(QStringLiteral("max-prompt-tokens")).toInt(&promptOk);
     if (!promptOk || serveOptions.maxPromptTokens < 16 || serveOptions.maxPromptTokens > 131072)
         throw UsageError{QStringLiteral("--max-prompt-tokens must be between 16 and 131072")};
+    auto bounded = [&](const char *option, int low, int high) {
+        bool ok = false;
+        const int v = parser.value(QLatin1String(option)).toInt(&ok);
+        if (!ok || v < low || v > high)
+            throw UsageError{QStringLiteral("--%1 must be between %2 and %3").arg(QLatin1String(option)).arg(low).arg(high)};
+        return v;
+    };
+    serveOptions.idleTimeoutMs = bounded("idle-timeout", 1, 3600) * 1000;
+    serveOptions.requestTimeoutMs = bounded("request-timeout", 1, 86400) * 1000;
+    serveOptions.maxConnections = bounded("max-connections", 1, 4096);
     serve::OpenAiServer server(model, name, serveOptions);
     QHostAddress host;
     if (!host.setAddress(parser.value(QStringLiteral("host"))))

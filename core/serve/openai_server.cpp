@@ -12,6 +12,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QElapsedTimer>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
 #include <QUuid>
 #include <optional>
 
@@ -19,6 +23,50 @@
 namespace mpa::serve {
 
 namespace {
+
+// Accepts connections for QHttpServer with two guards Qt 6.4's server lacks: an idle timeout
+// (a client that opens a connection and sends nothing, or a byte a minute, is closed) and a
+// bound on open connections.
+class GuardedTcpServer : public QTcpServer
+{
+public:
+    GuardedTcpServer(int idleTimeoutMs, int maxConnections)
+        : m_idleMs(idleTimeoutMs)
+        , m_max(maxConnections)
+    {
+    }
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        auto *socket = new QTcpSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        if (m_open >= m_max) {
+            socket->abort();
+            socket->deleteLater();
+            return;
+        }
+        ++m_open;
+        connect(socket, &QObject::destroyed, this, [this] { --m_open; });
+        auto *idle = new QTimer(socket);
+        idle->setSingleShot(true);
+        idle->setInterval(m_idleMs);
+        connect(idle, &QTimer::timeout, socket, [socket] { socket->abort(); });
+        connect(socket, &QTcpSocket::readyRead, idle, qOverload<>(&QTimer::start));
+        connect(socket, &QTcpSocket::bytesWritten, idle, qOverload<>(&QTimer::start));
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        idle->start();
+        addPendingConnection(socket);
+    }
+
+private:
+    int m_idleMs;
+    int m_max;
+    int m_open = 0;
+};
 
 QHttpServerResponse errorResponse(QHttpServerResponse::StatusCode code, const QString &message, const char *type = "invalid_request_error")
 {
@@ -167,11 +215,20 @@ struct OpenAiServer::Impl
         if (body.contains(QStringLiteral("seed")))
             g.seed = static_cast<std::uint64_t>(body.value(QStringLiteral("seed")).toInteger());
         std::vector<vlm::VlmAnswer> answers;
+        QElapsedTimer clock;
+        clock.start();
+        bool timedOut = false;
         try {
-            answers = model->answer({req}, g);
+            answers = model->answer({req}, g, [&] {
+                timedOut = clock.elapsed() > options.requestTimeoutMs;
+                return timedOut;
+            });
         } catch (const Error &e) {
             return errorResponse(QHttpServerResponse::StatusCode::BadRequest, e.message());
         }
+        if (timedOut)
+            return errorResponse(QHttpServerResponse::StatusCode::GatewayTimeout,
+                                 QStringLiteral("generation took longer than %1 s (mpa serve --request-timeout)").arg(options.requestTimeoutMs / 1000), "server_error");
         const vlm::VlmAnswer &a = answers.front();
         QJsonObject choice{{QStringLiteral("index"), 0},
                            {QStringLiteral("message"), QJsonObject{{QStringLiteral("role"), QStringLiteral("assistant")}, {QStringLiteral("content"), a.text}}},
@@ -222,10 +279,13 @@ OpenAiServer::~OpenAiServer() = default;
 
 quint16 OpenAiServer::listen(const QHostAddress &address, quint16 port)
 {
-    const quint16 bound = d->server.listen(address, port);
-    if (bound == 0)
+    auto *tcp = new GuardedTcpServer(d->options.idleTimeoutMs, d->options.maxConnections);
+    if (!tcp->listen(address, port)) {
+        delete tcp;
         throw Error(QStringLiteral("cannot listen on %1:%2 (port in use or not permitted)").arg(address.toString()).arg(port));
-    return bound;
+    }
+    d->server.bind(tcp); // the server takes ownership
+    return tcp->serverPort();
 }
 
 } // namespace mpa::serve

@@ -17,6 +17,9 @@ struct ServeOptions
 {
     QString apiKey;          // non-empty: every request needs "Authorization: Bearer <key>"
     int maxPromptTokens = 0; // 0: limits::kDefaultMaxPromptTokens
+    int idleTimeoutMs = 30000;      // a connection silent this long is closed
+    int maxConnections = 64;        // further connections are closed at once
+    int requestTimeoutMs = 600000;  // generation stops after this (504)
 };
 
 // Every request is answered: malformed, oversized or hostile ones with a 4xx naming the
