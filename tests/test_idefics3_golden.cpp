@@ -4,6 +4,7 @@
 // hidden states and logits for the split, unsplit, text-only and left-padded batch cases,
 // greedy generation, loss, gradients and one AdamW step. The fixture folder is an argument:
 // sizes, layer counts, tied heads and special ids are read from it.
+#include "golden_compare.h"
 #include "test_support.h"
 #include "util/error.h"
 #include "util/json_file.h"
@@ -11,7 +12,7 @@
 #include "vlm/idefics3/idefics3_model.h"
 #include "vlm/idefics3/idefics3_processor.h"
 #include "vlm/pil_resize.h"
-#include "vlm/qwen2vl/generation.h"
+#include "vlm/generation.h"
 #include "vlm/safetensors.h"
 #include "vlm/tokenizer.h"
 
@@ -23,16 +24,7 @@ using namespace mpa::vlm;
 namespace {
 QString g_folder;
 
-double relativeError(const torch::Tensor &actual, const torch::Tensor &ref, const torch::Tensor &select = {})
-{
-    auto a = actual.to(torch::kFloat64), r = ref.to(torch::kFloat64);
-    auto diff = (a - r).abs();
-    if (select.defined()) {
-        diff = diff.masked_select(select);
-        r = r.masked_select(select);
-    }
-    return diff.max().item<double>() / r.abs().max().item<double>();
-}
+using test::relativeError;
 
 RgbImage image(const torch::Tensor &hwc)
 {

@@ -5,9 +5,10 @@
 // one AdamW step. The fixture folder is an argument: layer counts, tied heads, pad ids and which
 // cases exist are read from it, so any folder of the same format is checked by the same code.
 #include "pipeline/adamw.h"
+#include "golden_compare.h"
 #include "test_support.h"
 #include "util/error.h"
-#include "vlm/qwen2vl/generation.h"
+#include "vlm/generation.h"
 #include "vlm/image_processor.h"
 #include "vlm/activation_checkpoint.h"
 #include "vlm/qwen25vl/qwen25vl_windows.h"
@@ -24,17 +25,7 @@ using namespace mpa::vlm;
 namespace {
 QString g_folder;
 
-// max |a - b| / max |ref| over the selected elements.
-double relativeError(const torch::Tensor &actual, const torch::Tensor &ref, const torch::Tensor &select = {})
-{
-    auto a = actual.to(torch::kFloat64), r = ref.to(torch::kFloat64);
-    auto diff = (a - r).abs();
-    if (select.defined()) {
-        diff = diff.masked_select(select);
-        r = r.masked_select(select);
-    }
-    return diff.max().item<double>() / r.abs().max().item<double>();
-}
+using test::relativeError;
 
 std::vector<std::array<std::int64_t, 3>> grids(const torch::Tensor &t)
 {

@@ -9,6 +9,7 @@
 // Usage: bench_architectures [--smol-layers N] [--qwen-layers N] [--vision-depth N] [--quick]
 #include "backends/launch_environment.h"
 #include "backends/torch_runtime.h"
+#include "bench_baselines.h"
 #include "vlm/idefics3/idefics3_model.h"
 #include "vlm/qwen2vl/qwen2vl_model.h"
 
@@ -17,32 +18,14 @@
 #include <QElapsedTimer>
 #include <cstdio>
 
+using namespace mpa;
 using namespace mpa::vlm;
 
 namespace {
 
-double seconds(const std::function<void()> &f, int reps)
-{
-    f(); // warm-up
-    QElapsedTimer t;
-    t.start();
-    for (int i = 0; i < reps; ++i)
-        f();
-    return t.nsecsElapsed() / 1e9 / reps;
-}
-
-double matmulPeak()
-{
-    const std::int64_t n = 2048;
-    auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
-    return 2.0 * n * n * n / seconds([&] { torch::matmul_out(c, a, b); }, 5) / 1e9;
-}
-
-double readBandwidth()
-{
-    auto t = torch::ones({256 * 1024 * 1024}, torch::kFloat32);
-    return t.numel() * 4.0 / seconds([&] { (void)t.sum().item<float>(); }, 5) / 1e9;
-}
+using bench::matmulPeak;
+using bench::readBandwidth;
+using bench::seconds;
 
 template<typename Model>
 std::int64_t weightBytes(const Model &m)

@@ -6,6 +6,7 @@
 // Try it with and without GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (see design.md).
 #include "backends/launch_environment.h"
 #include "backends/torch_runtime.h"
+#include "bench_baselines.h"
 
 #include <cstring>
 #include "vlm/qwen2vl/qwen2vl_model.h"
@@ -15,34 +16,14 @@
 #include <QElapsedTimer>
 #include <cstdio>
 
+using namespace mpa;
 using namespace mpa::vlm;
 
 namespace {
 
-double seconds(const std::function<void()> &f, int reps)
-{
-    f(); // warm-up
-    QElapsedTimer t;
-    t.start();
-    for (int i = 0; i < reps; ++i)
-        f();
-    return t.nsecsElapsed() / 1e9 / reps;
-}
-
-double matmulPeak(torch::ScalarType dtype)
-{
-    const std::int64_t n = 2048;
-    auto a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype), c = torch::empty({n, n}, dtype);
-    const double s = seconds([&] { torch::matmul_out(c, a, b); }, 5);
-    return 2.0 * n * n * n / s / 1e9;
-}
-
-double readBandwidth()
-{
-    auto t = torch::ones({256 * 1024 * 1024}, torch::kFloat32); // 1 GiB
-    const double s = seconds([&] { (void)t.sum().item<float>(); }, 5);
-    return t.numel() * 4.0 / s / 1e9;
-}
+using bench::matmulPeak;
+using bench::readBandwidth;
+using bench::seconds;
 
 Qwen2VLConfig qwen2vl2bShapes(int layers, int visionDepth)
 {

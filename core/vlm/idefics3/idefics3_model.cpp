@@ -16,36 +16,16 @@ Idefics3Model::Idefics3Model(const Idefics3Config &config, const Checkpoint &che
     : m_config(config)
     , m_device(device)
     , m_dtype(dtype)
+    , m_params(loadParameters(checkIdefics3Weights(config, checkpoint), checkpoint, device, dtype))
 {
-    const WeightReport report = checkIdefics3Weights(config, checkpoint);
-    if (!report.ok())
-        throw Error(QStringLiteral("%1: the weights do not match the configuration: %2").arg(checkpoint.files().value(0), report.summary()));
-    for (const auto &[name, file] : report.stored)
-        m_params[name] = tensorFromCheckpoint(checkpoint, file).to(device, dtype);
 }
 
 Idefics3Model::Idefics3Model(const Idefics3Config &config, torch::Device device, torch::ScalarType dtype, std::uint64_t seed)
     : m_config(config)
     , m_device(device)
     , m_dtype(dtype)
+    , m_params(randomParameters(config.expectedShapes(), device, dtype, seed))
 {
-    torch::manual_seed(seed);
-    for (const auto &[name, shape] : config.expectedShapes()) {
-        torch::Tensor t;
-        if (name.find("norm") != std::string::npos && name.find(".weight") != std::string::npos)
-            t = torch::ones(shape);
-        else if (name.find(".bias") != std::string::npos)
-            t = torch::zeros(shape);
-        else if (name.find("position_embedding") != std::string::npos)
-            t = torch::randn(shape) * 0.02;
-        else {
-            std::int64_t fanIn = 1;
-            for (std::size_t i = 1; i < shape.size(); ++i)
-                fanIn *= shape[i];
-            t = torch::randn(shape) / std::sqrt(static_cast<double>(fanIn));
-        }
-        m_params[name] = t.to(device, dtype);
-    }
 }
 
 const torch::Tensor &Idefics3Model::p(const std::string &name) const
@@ -61,25 +41,7 @@ const torch::Tensor &Idefics3Model::p(const std::string &name) const
 
 torch::Tensor Idefics3Model::proj(const torch::Tensor &x, const std::string &weight, const std::string &bias) const
 {
-    auto y = ops::dense(x, p(weight), bias.empty() ? torch::Tensor() : p(bias));
-    if (m_lora.empty())
-        return y;
-    auto it = m_lora.find(weight);
-    if (it == m_lora.end())
-        return y;
-    const LoraAdapter &l = it->second;
-    auto in = (m_training && l.dropout > 0) ? torch::dropout(x, l.dropout, true) : x;
-    return y + l.scale * ops::dense(ops::dense(in, l.a), l.b);
-}
-
-void Idefics3Model::mergeLora()
-{
-    torch::NoGradGuard noGrad;
-    for (auto &[name, l] : m_lora) {
-        auto &w = m_params.at(name);
-        w.add_((l.scale * torch::matmul(l.b.to(torch::kFloat32), l.a.to(torch::kFloat32))).to(w.scalar_type()));
-    }
-    m_lora.clear();
+    return linearWithLora(x, p(weight), bias.empty() ? torch::Tensor() : p(bias), m_lora, weight, m_training);
 }
 
 torch::Tensor Idefics3Model::encoderLayer(int l, torch::Tensor x) const
@@ -137,19 +99,6 @@ torch::Tensor Idefics3Model::encodeTiles(const torch::Tensor &pixelsIn, Idefics3
     return proj(y, "model.connector.modality_projection.proj.weight");
 }
 
-torch::Tensor Idefics3Model::causalMask(const torch::Tensor &attentionMask, std::int64_t queryLen, std::int64_t pastLen) const
-{
-    const std::int64_t K = pastLen + queryLen;
-    const double lowest = m_dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest()
-                                                     : (m_dtype == torch::kBFloat16 ? -3.3895313892515355e38 : -65504.0);
-    auto opts = torch::TensorOptions().device(m_device);
-    auto q = torch::arange(pastLen, K, opts.dtype(torch::kInt64)).unsqueeze(1);
-    auto k = torch::arange(0, K, opts.dtype(torch::kInt64)).unsqueeze(0);
-    auto allowed = (k <= q).unsqueeze(0).unsqueeze(0);
-    allowed = allowed & attentionMask.to(m_device).narrow(1, 0, K).to(torch::kBool).unsqueeze(1).unsqueeze(1);
-    return torch::zeros(allowed.sizes(), opts.dtype(m_dtype)).masked_fill(allowed.logical_not(), lowest);
-}
-
 torch::Tensor Idefics3Model::decoderLayer(int i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
                                           KVCache *cache) const
 {
@@ -162,21 +111,7 @@ torch::Tensor Idefics3Model::decoderLayer(int i, torch::Tensor x, const torch::T
     auto v = proj(h, pre + "self_attn.v_proj.weight").view({B, L, Hkv, hd}).transpose(1, 2);
     q = q * cos + ops::rotateHalf(q) * sin;
     k = k * cos + ops::rotateHalf(k) * sin;
-    if (cache) {
-        auto &kc = cache->keys[static_cast<std::size_t>(i)];
-        auto &vc = cache->values[static_cast<std::size_t>(i)];
-        kc.narrow(2, cache->length, L).copy_(k);
-        vc.narrow(2, cache->length, L).copy_(v);
-        k = kc.narrow(2, 0, cache->length + L);
-        v = vc.narrow(2, 0, cache->length + L);
-    }
-    if (Hq / Hkv > 1) {
-        k = k.repeat_interleave(Hq / Hkv, 1);
-        v = v.repeat_interleave(Hq / Hkv, 1);
-    }
-    auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd)) + mask;
-    auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
-    auto a = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, Hq * hd});
+    auto a = cachedAttention(q, k, v, mask, cache, i);
     x = x + proj(a, pre + "self_attn.o_proj.weight");
     h = ops::rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
     return x + proj(torch::silu(proj(h, pre + "mlp.gate_proj.weight")) * proj(h, pre + "mlp.up_proj.weight"), pre + "mlp.down_proj.weight");
@@ -211,14 +146,7 @@ torch::Tensor Idefics3Model::textLayers(torch::Tensor x, const torch::Tensor &po
 
 KVCache Idefics3Model::makeCache(std::int64_t batch, std::int64_t capacity) const
 {
-    KVCache c;
-    c.capacity = capacity;
-    auto opts = torch::TensorOptions().device(m_device).dtype(m_dtype);
-    for (int i = 0; i < m_config.numLayers; ++i) {
-        c.keys.push_back(torch::empty({batch, m_config.numKvHeads, capacity, m_config.headDim}, opts));
-        c.values.push_back(torch::empty({batch, m_config.numKvHeads, capacity, m_config.headDim}, opts));
-    }
-    return c;
+    return makeKvCache(m_config.numLayers, batch, m_config.numKvHeads, capacity, m_config.headDim, m_device, m_dtype);
 }
 
 ForwardOutput Idefics3Model::forward(const torch::Tensor &inputIdsIn, const torch::Tensor &attentionMaskIn, const torch::Tensor &tiles,
@@ -248,7 +176,7 @@ ForwardOutput Idefics3Model::forward(const torch::Tensor &inputIdsIn, const torc
     std::vector<torch::Tensor> hidden;
     if (wantHiddenStates)
         hidden.push_back(x);
-    x = textLayers(x, positions, causalMask(mask, L, past), cache, wantHiddenStates ? &hidden : nullptr);
+    x = textLayers(x, positions, causalPaddingMask(mask, L, past, m_dtype, m_device), cache, wantHiddenStates ? &hidden : nullptr);
     if (lastLogitsOnly)
         x = x.narrow(1, L - 1, 1);
     out.logits = ops::dense(x, p("lm_head.weight")).to(torch::kFloat32);
@@ -265,21 +193,8 @@ torch::Tensor Idefics3Model::decodeStep(const torch::Tensor &tokens, const torch
     // Position of each new token: the number of real tokens before it.
     const auto mask = attentionMask.to(m_device, torch::kInt64);
     auto positions = (mask.cumsum(1) - 1).narrow(1, cache.length, L);
-    x = textLayers(x, positions, causalMask(mask, L, cache.length), &cache, nullptr);
+    x = textLayers(x, positions, causalPaddingMask(mask, L, cache.length, m_dtype, m_device), &cache, nullptr);
     return ops::dense(x, p("lm_head.weight")).to(torch::kFloat32);
-}
-
-void Idefics3Model::save(const QString &dir) const
-{
-    std::vector<torch::Tensor> keep;
-    std::vector<TensorToWrite> out;
-    for (const auto &[name, t] : m_params) {
-        auto c = t.detach().to(torch::kCPU).contiguous();
-        keep.push_back(c);
-        const DType d = c.scalar_type() == torch::kBFloat16 ? DType::BF16 : c.scalar_type() == torch::kFloat16 ? DType::F16 : DType::F32;
-        out.push_back({QString::fromStdString(name), d, c.sizes().vec(), c.data_ptr()});
-    }
-    writeSafetensors(QDir(dir).filePath(QStringLiteral("model.safetensors")), out, {{QStringLiteral("format"), QStringLiteral("pt")}});
 }
 
 } // namespace mpa::vlm

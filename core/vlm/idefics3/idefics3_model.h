@@ -40,10 +40,10 @@ public:
     const std::map<std::string, LoraAdapter> &loraAdapters() const { return m_lora; }
     void setTraining(bool training) { m_training = training; }
     void setGradientCheckpointing(bool on) { m_checkpointing = on; }
-    void mergeLora();
+    void mergeLora() { vlm::mergeLora(m_params, m_lora); }
     std::map<std::string, torch::Tensor> &parameters() { return m_params; }
     const std::map<std::string, torch::Tensor> &parameters() const { return m_params; }
-    void save(const QString &dir) const;
+    void save(const QString &dir) const { saveParameters(m_params, dir); }
 
 private:
     const torch::Tensor &p(const std::string &name) const;
@@ -54,7 +54,6 @@ private:
                                KVCache *cache) const;
     torch::Tensor textLayers(torch::Tensor x, const torch::Tensor &positions, const torch::Tensor &mask, KVCache *cache,
                              std::vector<torch::Tensor> *hidden) const;
-    torch::Tensor causalMask(const torch::Tensor &attentionMask, std::int64_t queryLen, std::int64_t pastLen) const;
 
     Idefics3Config m_config;
     torch::Device m_device;

@@ -9,7 +9,7 @@
 #include "vlm/idefics3/idefics3_model.h"
 #include "vlm/idefics3/idefics3_processor.h"
 #include "vlm/image_processor.h"
-#include "vlm/qwen2vl/generation.h"
+#include "vlm/generation.h"
 #include "vlm/safetensors.h"
 #include "vlm/tokenizer.h"
 
@@ -112,23 +112,10 @@ std::vector<VlmAnswer> Idefics3Runtime::answer(const std::vector<VlmRequest> &re
     std::vector<std::vector<std::int32_t>> prompts;
     std::vector<float> pixels;
     std::int64_t tileCount = 0;
-    std::size_t longest = 0;
-    for (const VlmRequest &r : requests) {
+    for (const VlmRequest &r : requests)
         prompts.push_back(prepare(r, &pixels, &tileCount));
-        longest = std::max(longest, prompts.back().size());
-    }
-    const auto B = static_cast<std::int64_t>(requests.size()), L = static_cast<std::int64_t>(longest);
     const std::int64_t pad = generationIn.padTokenId.value_or(generation.padTokenId.value_or(config.padTokenId.value_or(0)));
-    auto ids = torch::full({B, L}, pad, torch::kInt64);
-    auto mask = torch::zeros({B, L}, torch::kInt64);
-    for (std::int64_t b = 0; b < B; ++b) {
-        const auto &pr = prompts[static_cast<std::size_t>(b)];
-        const std::int64_t offset = L - static_cast<std::int64_t>(pr.size()); // left padding
-        for (std::size_t i = 0; i < pr.size(); ++i) {
-            ids[b][offset + static_cast<std::int64_t>(i)] = pr[i];
-            mask[b][offset + static_cast<std::int64_t>(i)] = 1;
-        }
-    }
+    const auto [ids, mask] = leftPadded(prompts, pad);
     const std::int64_t T = processor.tileSize;
     const torch::Tensor tiles = tileCount ? torch::from_blob(pixels.data(), {tileCount, 3, T, T}, torch::kFloat32).clone() : torch::Tensor();
     GenerationConfig g = generationIn;
@@ -146,31 +133,11 @@ std::vector<VlmAnswer> Idefics3Runtime::answer(const std::vector<VlmRequest> &re
         throw Error(QStringLiteral("generation failed: %1").arg(QString::fromStdString(e.what_without_backtrace())));
     }
     const double seconds = timer.nsecsElapsed() / 1e9;
-    std::vector<VlmAnswer> answers;
-    const std::set<std::int64_t> eos(g.eosTokenIds.begin(), g.eosTokenIds.end());
-    const auto seq = out.sequences.contiguous();
-    const auto lp = out.tokenLogprobs.contiguous();
-    for (std::int64_t b = 0; b < B; ++b) {
-        VlmAnswer a;
-        a.promptTokens = static_cast<std::int64_t>(prompts[static_cast<std::size_t>(b)].size());
-        std::vector<std::int32_t> textIds;
-        for (std::int64_t k = L; k < seq.size(1); ++k) {
-            const auto id = seq[b][k].item<std::int64_t>();
-            a.ids.push_back(static_cast<std::int32_t>(id));
-            a.logprobs.push_back(lp[b][k - L].item<float>());
-            if (eos.count(id)) {
-                a.finished = true;
-                break;
-            }
-            textIds.push_back(static_cast<std::int32_t>(id));
-        }
-        // SmolVLM's answers start after "Assistant:"; the space it writes first is not content.
-        a.text = tokenizerValue->decode(textIds, true).trimmed();
-        answers.push_back(std::move(a));
-    }
+    // SmolVLM answers after "Assistant:" with a space first: trimmed, it is the content.
+    std::vector<VlmAnswer> answers = answersFrom(out, prompts, g.eosTokenIds, *tokenizerValue, true);
     if (timing) {
         timing->decodeSeconds = seconds;
-        timing->generatedTokens = B * (seq.size(1) - L);
+        timing->generatedTokens = out.sequences.size(0) * (out.sequences.size(1) - out.promptLength);
     }
     return answers;
 }

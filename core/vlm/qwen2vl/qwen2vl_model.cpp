@@ -100,35 +100,16 @@ Qwen2VLModel::Qwen2VLModel(const Qwen2VLConfig &config, const Checkpoint &checkp
     : m_config(config)
     , m_device(device)
     , m_dtype(dtype)
+    , m_params(loadParameters(checkWeights(config, checkpoint), checkpoint, device, dtype))
 {
-    const WeightReport report = checkWeights(config, checkpoint);
-    if (!report.ok())
-        throw Error(QStringLiteral("%1: the weights do not match the configuration: %2").arg(checkpoint.files().value(0), report.summary()));
-    for (const auto &[name, file] : report.stored)
-        m_params[name] = tensorFromCheckpoint(checkpoint, file).to(device, dtype);
 }
 
 Qwen2VLModel::Qwen2VLModel(const Qwen2VLConfig &config, torch::Device device, torch::ScalarType dtype, std::uint64_t seed)
     : m_config(config)
     , m_device(device)
     , m_dtype(dtype)
+    , m_params(randomParameters(expectedShapes(config), device, dtype, seed))
 {
-    torch::manual_seed(seed);
-    for (const auto &[name, shape] : expectedShapes(config)) {
-        torch::Tensor t;
-        const bool norm = name.find("norm") != std::string::npos || name.find("ln_q") != std::string::npos;
-        if (norm && name.find(".weight") != std::string::npos)
-            t = torch::ones(shape);
-        else if (name.find(".bias") != std::string::npos)
-            t = torch::zeros(shape);
-        else {
-            std::int64_t fanIn = 1;
-            for (std::size_t i = 1; i < shape.size(); ++i)
-                fanIn *= shape[i];
-            t = torch::randn(shape) / std::sqrt(static_cast<double>(shape.size() == 1 ? shape[0] : fanIn));
-        }
-        m_params[name] = t.to(device, dtype);
-    }
 }
 
 const torch::Tensor &Qwen2VLModel::p(const std::string &name) const
@@ -144,25 +125,7 @@ const torch::Tensor &Qwen2VLModel::p(const std::string &name) const
 
 torch::Tensor Qwen2VLModel::proj(const torch::Tensor &x, const std::string &weight, const std::string &bias) const
 {
-    auto y = dense(x, p(weight), bias.empty() ? torch::Tensor() : p(bias));
-    if (m_lora.empty())
-        return y;
-    auto it = m_lora.find(weight);
-    if (it == m_lora.end())
-        return y;
-    const LoraAdapter &l = it->second;
-    auto in = (m_training && l.dropout > 0) ? torch::dropout(x, l.dropout, true) : x;
-    return y + l.scale * dense(dense(in, l.a), l.b);
-}
-
-void Qwen2VLModel::mergeLora()
-{
-    torch::NoGradGuard noGrad;
-    for (auto &[name, l] : m_lora) {
-        auto &w = m_params.at(name);
-        w.add_((l.scale * torch::matmul(l.b.to(torch::kFloat32), l.a.to(torch::kFloat32))).to(w.scalar_type()));
-    }
-    m_lora.clear();
+    return linearWithLora(x, p(weight), bias.empty() ? torch::Tensor() : p(bias), m_lora, weight, m_training);
 }
 
 torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input, VisionTrace *trace) const
@@ -328,21 +291,6 @@ std::pair<torch::Tensor, torch::Tensor> Qwen2VLModel::ropeCosSin(const torch::Te
     return {torch::cat(cosParts, -1).unsqueeze(1).to(m_dtype), torch::cat(sinParts, -1).unsqueeze(1).to(m_dtype)}; // [B, 1, L, hd]
 }
 
-torch::Tensor Qwen2VLModel::attentionMask4d(const torch::Tensor &attentionMask, std::int64_t queryLen, std::int64_t pastLen) const
-{
-    // Additive mask [B, 1, Q, K]: 0 where allowed, the dtype's lowest value elsewhere (not -inf,
-    // so fully masked padding rows stay finite, as in the reference).
-    const std::int64_t K = pastLen + queryLen;
-    const double lowest = m_dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest()
-                                                     : (m_dtype == torch::kBFloat16 ? -3.3895313892515355e38 : -65504.0);
-    auto opts = torch::TensorOptions().device(m_device);
-    auto q = torch::arange(pastLen, K, opts.dtype(torch::kInt64)).unsqueeze(1);
-    auto k = torch::arange(0, K, opts.dtype(torch::kInt64)).unsqueeze(0);
-    auto allowed = (k <= q).unsqueeze(0).unsqueeze(0); // [1, 1, Q, K]
-    allowed = allowed & attentionMask.to(m_device).narrow(1, 0, K).to(torch::kBool).unsqueeze(1).unsqueeze(1);
-    return torch::zeros(allowed.sizes(), opts.dtype(m_dtype)).masked_fill(allowed.logical_not(), lowest);
-}
-
 torch::Tensor Qwen2VLModel::decoderLayer(int i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
                                          KVCache *cache) const
 {
@@ -355,22 +303,7 @@ torch::Tensor Qwen2VLModel::decoderLayer(int i, torch::Tensor x, const torch::Te
     auto v = proj(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
     q = q * cos + rotateHalf(q) * sin;
     k = k * cos + rotateHalf(k) * sin;
-    if (cache) {
-        auto &kc = cache->keys[static_cast<std::size_t>(i)];
-        auto &vc = cache->values[static_cast<std::size_t>(i)];
-        kc.narrow(2, cache->length, L).copy_(k);
-        vc.narrow(2, cache->length, L).copy_(v);
-        k = kc.narrow(2, 0, cache->length + L);
-        v = vc.narrow(2, 0, cache->length + L);
-    }
-    const std::int64_t rep = Hq / Hkv;
-    if (rep > 1) {
-        k = k.repeat_interleave(rep, 1);
-        v = v.repeat_interleave(rep, 1);
-    }
-    auto scores = torch::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd)) + mask;
-    auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
-    auto a = torch::matmul(probs, v).transpose(1, 2).reshape({B, L, Hq * hd});
+    auto a = cachedAttention(q, k, v, mask, cache, i);
     x = x + proj(a, pre + "self_attn.o_proj.weight");
     h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
     auto g = proj(h, pre + "mlp.gate_proj.weight");
@@ -402,14 +335,7 @@ torch::Tensor Qwen2VLModel::textLayers(torch::Tensor x, const torch::Tensor &cos
 
 KVCache Qwen2VLModel::makeCache(std::int64_t batch, std::int64_t capacity) const
 {
-    KVCache c;
-    c.capacity = capacity;
-    auto opts = torch::TensorOptions().device(m_device).dtype(m_dtype);
-    for (int i = 0; i < m_config.numLayers; ++i) {
-        c.keys.push_back(torch::empty({batch, m_config.numKvHeads, capacity, m_config.headDim()}, opts));
-        c.values.push_back(torch::empty({batch, m_config.numKvHeads, capacity, m_config.headDim()}, opts));
-    }
-    return c;
+    return makeKvCache(m_config.numLayers, batch, m_config.numKvHeads, capacity, m_config.headDim(), m_device, m_dtype);
 }
 
 ForwardOutput Qwen2VLModel::forward(const torch::Tensor &inputIdsIn, const torch::Tensor &attentionMaskIn, const VisionInput *images,
@@ -443,7 +369,7 @@ ForwardOutput Qwen2VLModel::forward(const torch::Tensor &inputIdsIn, const torch
         cache->ropeDeltas = rope.ropeDeltas;
     }
     const auto [cos, sin] = ropeCosSin(rope.positionIds);
-    const auto mask = attentionMask4d(attentionMask, L, past);
+    const auto mask = causalPaddingMask(attentionMask, L, past, m_dtype, m_device);
     ForwardOutput out;
     std::vector<torch::Tensor> hidden;
     if (wantHiddenStates)
@@ -466,7 +392,7 @@ torch::Tensor Qwen2VLModel::decodeStep(const torch::Tensor &tokens, const torch:
     auto steps = torch::arange(cache.length, cache.length + L, torch::kInt64).unsqueeze(0).expand({B, L});
     auto pos = (steps + cache.ropeDeltas.to(torch::kCPU)).unsqueeze(0).expand({3, B, L});
     const auto [cos, sin] = ropeCosSin(pos);
-    const auto mask = attentionMask4d(attentionMask, L, cache.length);
+    const auto mask = causalPaddingMask(attentionMask, L, cache.length, m_dtype, m_device);
     x = textLayers(x, cos, sin, mask, &cache, nullptr);
     return dense(x, p("lm_head.weight")).to(torch::kFloat32);
 }
@@ -477,23 +403,6 @@ torch::Tensor Qwen2VLModel::causalLmLoss(const torch::Tensor &logits, const torc
     auto shiftedLogits = logits.narrow(1, 0, logits.size(1) - 1).to(torch::kFloat32).reshape({-1, V});
     auto shiftedLabels = labels.to(logits.device(), torch::kInt64).narrow(1, 1, labels.size(1) - 1).reshape({-1});
     return F::cross_entropy(shiftedLogits, shiftedLabels, F::CrossEntropyFuncOptions().ignore_index(-100));
-}
-
-void Qwen2VLModel::save(const QString &dir) const
-{
-    std::vector<torch::Tensor> keep;
-    std::vector<TensorToWrite> out;
-    for (const auto &[name, t] : m_params) {
-        auto c = t.detach().to(torch::kCPU).contiguous();
-        keep.push_back(c);
-        DType d = DType::F32;
-        if (c.scalar_type() == torch::kBFloat16)
-            d = DType::BF16;
-        else if (c.scalar_type() == torch::kFloat16)
-            d = DType::F16;
-        out.push_back({QString::fromStdString(name), d, c.sizes().vec(), c.data_ptr()});
-    }
-    writeSafetensors(QDir(dir).filePath(QStringLiteral("model.safetensors")), out, {{QStringLiteral("format"), QStringLiteral("pt")}});
 }
 
 } // namespace mpa::vlm

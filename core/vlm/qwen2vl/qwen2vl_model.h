@@ -9,6 +9,8 @@
 // weight", "model.layers.3.mlp.up_proj.weight", "lm_head.weight"), so loading, saving and
 // optimizer state are all by name, and the forward pass below reads them directly.
 #include "vlm/model_config.h"
+#include "vlm/kv_cache.h"
+#include "vlm/model_parameters.h"
 
 #include <torch/torch.h>
 
@@ -36,25 +38,6 @@ struct VisionTrace
     torch::Tensor patchEmbeds;
     std::vector<torch::Tensor> blockOutputs;
     torch::Tensor mergerOutput;
-};
-
-// Per-layer keys/values, pre-allocated for `capacity` positions and filled in place (a fresh
-// allocation per step costs more than the step itself on CPU).
-struct KVCache
-{
-    std::vector<torch::Tensor> keys, values; // [B, Hkv, capacity, hd]
-    std::int64_t length = 0;
-    std::int64_t capacity = 0;
-    torch::Tensor ropeDeltas; // [B, 1] int64, from the prefill
-};
-
-// A LoRA adapter on one Linear weight: y += (alpha / rank) * B(A(dropout(x))).
-struct LoraAdapter
-{
-    torch::Tensor a; // [rank, in]
-    torch::Tensor b; // [out, rank], zero-initialised so training starts from the base model
-    double scale = 1.0;
-    double dropout = 0.0;
 };
 
 struct ForwardOutput
@@ -112,14 +95,14 @@ public:
     // are recomputed in backward instead of kept (see vlm/activation_checkpoint.h).
     void setGradientCheckpointing(bool on) { m_checkpointing = on; }
     // Folds every adapter into its weight (W += scale * B A) and removes the adapters.
-    void mergeLora();
+    void mergeLora() { vlm::mergeLora(m_params, m_lora); }
 
     std::map<std::string, torch::Tensor> &parameters() { return m_params; }
     const std::map<std::string, torch::Tensor> &parameters() const { return m_params; }
     // Expected name -> shape of every parameter of this configuration.
     static std::map<std::string, std::vector<std::int64_t>> expectedShapes(const Qwen2VLConfig &config);
     // Writes the parameters (lm_head omitted when tied) as model.safetensors into `dir`.
-    void save(const QString &dir) const;
+    void save(const QString &dir) const { saveParameters(m_params, dir); }
 
 private:
     const torch::Tensor &p(const std::string &name) const;
@@ -138,7 +121,6 @@ private:
     torch::Tensor textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
                              KVCache *cache, std::vector<torch::Tensor> *hidden) const;
     std::pair<torch::Tensor, torch::Tensor> ropeCosSin(const torch::Tensor &positionIds) const;
-    torch::Tensor attentionMask4d(const torch::Tensor &attentionMask, std::int64_t queryLen, std::int64_t pastLen) const;
 
     Qwen2VLConfig m_config;
     torch::Device m_device;

@@ -4,7 +4,7 @@
 #include "util/error.h"
 #include "util/json_file.h"
 #include "vlm/chat_template.h"
-#include "vlm/qwen2vl/generation.h"
+#include "vlm/generation.h"
 #include "vlm/qwen2vl/qwen2vl_model.h"
 #include "vlm/qwen2vl/qwen2vl_weights.h"
 #include "vlm/tokenizer.h"
@@ -122,25 +122,13 @@ std::vector<VlmAnswer> Qwen2VLRuntime::answer(const std::vector<VlmRequest> &req
         return {};
     std::vector<std::vector<std::int32_t>> prompts;
     std::vector<RgbImage> images;
-    std::size_t longest = 0;
     for (const VlmRequest &r : requests) {
         prompts.push_back(promptIds(r));
-        longest = std::max(longest, prompts.back().size());
         images.insert(images.end(), r.images.begin(), r.images.end());
     }
-    const auto B = static_cast<std::int64_t>(requests.size()), L = static_cast<std::int64_t>(longest);
     const std::int64_t pad = generation.padTokenId.value_or(this->generation.padTokenId.value_or(
         generation.eosTokenIds.empty() ? 0 : generation.eosTokenIds.front()));
-    auto ids = torch::full({B, L}, pad, torch::kInt64);
-    auto mask = torch::zeros({B, L}, torch::kInt64);
-    for (std::int64_t b = 0; b < B; ++b) {
-        const auto &pr = prompts[static_cast<std::size_t>(b)];
-        const std::int64_t offset = L - static_cast<std::int64_t>(pr.size()); // left padding
-        for (std::size_t i = 0; i < pr.size(); ++i) {
-            ids[b][offset + static_cast<std::int64_t>(i)] = pr[i];
-            mask[b][offset + static_cast<std::int64_t>(i)] = 1;
-        }
-    }
+    const auto [ids, mask] = leftPadded(prompts, pad);
     VisionInput vision;
     if (!images.empty()) {
         const PatchedPixels px = processImages(images, imageConfigValue);
@@ -159,30 +147,10 @@ std::vector<VlmAnswer> Qwen2VLRuntime::answer(const std::vector<VlmRequest> &req
         throw Error(QStringLiteral("generation failed: %1").arg(QString::fromStdString(e.what_without_backtrace())));
     }
     const double seconds = timer.nsecsElapsed() / 1e9;
-    std::vector<VlmAnswer> answers;
-    const std::set<std::int64_t> eos(g.eosTokenIds.begin(), g.eosTokenIds.end());
-    const auto seq = out.sequences.contiguous();
-    const auto lp = out.tokenLogprobs.contiguous();
-    for (std::int64_t b = 0; b < B; ++b) {
-        VlmAnswer a;
-        a.promptTokens = static_cast<std::int64_t>(prompts[static_cast<std::size_t>(b)].size());
-        std::vector<std::int32_t> textIds;
-        for (std::int64_t k = L; k < seq.size(1); ++k) {
-            const auto id = seq[b][k].item<std::int64_t>();
-            a.ids.push_back(static_cast<std::int32_t>(id));
-            a.logprobs.push_back(lp[b][k - L].item<float>());
-            if (eos.count(id)) {
-                a.finished = true;
-                break;
-            }
-            textIds.push_back(static_cast<std::int32_t>(id));
-        }
-        a.text = tokenizerValue->decode(textIds, true);
-        answers.push_back(std::move(a));
-    }
+    std::vector<VlmAnswer> answers = answersFrom(out, prompts, g.eosTokenIds, *tokenizerValue, false);
     if (timing) {
         timing->decodeSeconds = seconds;
-        timing->generatedTokens = B * (seq.size(1) - L);
+        timing->generatedTokens = out.sequences.size(0) * (out.sequences.size(1) - out.promptLength);
     }
     return answers;
 }

@@ -1,8 +1,11 @@
-#include "vlm/qwen2vl/generation.h"
+#include "vlm/generation.h"
 
 #include "util/error.h"
+#include "vlm/tokenizer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+
+#include <set>
 
 namespace mpa::vlm {
 
@@ -96,6 +99,58 @@ GenerationOutput generate(const DecodingModel &model, const torch::Tensor &input
     out.sequences = sequences;
     out.tokenLogprobs = tokens.empty() ? torch::zeros({B, 0}) : torch::stack(logprobs, 1);
     return out;
+}
+
+std::pair<torch::Tensor, torch::Tensor> leftPadded(const std::vector<std::vector<std::int32_t>> &prompts, std::int64_t pad)
+{
+    std::size_t longest = 0;
+    for (const auto &p : prompts)
+        longest = std::max(longest, p.size());
+    const auto B = static_cast<std::int64_t>(prompts.size()), L = static_cast<std::int64_t>(longest);
+    auto ids = torch::full({B, L}, pad, torch::kInt64);
+    auto mask = torch::zeros({B, L}, torch::kInt64);
+    auto I = ids.accessor<std::int64_t, 2>();
+    auto M = mask.accessor<std::int64_t, 2>();
+    for (std::int64_t b = 0; b < B; ++b) {
+        const auto &pr = prompts[static_cast<std::size_t>(b)];
+        const std::int64_t offset = L - static_cast<std::int64_t>(pr.size());
+        for (std::size_t i = 0; i < pr.size(); ++i) {
+            I[b][offset + static_cast<std::int64_t>(i)] = pr[i];
+            M[b][offset + static_cast<std::int64_t>(i)] = 1;
+        }
+    }
+    return {ids, mask};
+}
+
+std::vector<VlmAnswer> answersFrom(const GenerationOutput &out, const std::vector<std::vector<std::int32_t>> &prompts,
+                                   const std::vector<std::int64_t> &eosTokenIds, const Tokenizer &tokenizer, bool trim)
+{
+    std::vector<VlmAnswer> answers;
+    const std::set<std::int64_t> eos(eosTokenIds.begin(), eosTokenIds.end());
+    const auto seq = out.sequences.contiguous();
+    const auto lp = out.tokenLogprobs.contiguous();
+    const std::int64_t L = out.promptLength;
+    for (std::size_t b = 0; b < prompts.size(); ++b) {
+        const auto row = static_cast<std::int64_t>(b);
+        VlmAnswer a;
+        a.promptTokens = static_cast<std::int64_t>(prompts[b].size());
+        std::vector<std::int32_t> textIds;
+        for (std::int64_t k = L; k < seq.size(1); ++k) {
+            const auto id = seq[row][k].item<std::int64_t>();
+            a.ids.push_back(static_cast<std::int32_t>(id));
+            a.logprobs.push_back(lp[row][k - L].item<float>());
+            if (eos.count(id)) {
+                a.finished = true;
+                break;
+            }
+            textIds.push_back(static_cast<std::int32_t>(id));
+        }
+        a.text = tokenizer.decode(textIds, true);
+        if (trim)
+            a.text = a.text.trimmed();
+        answers.push_back(std::move(a));
+    }
+    return answers;
 }
 
 } // namespace mpa::vlm

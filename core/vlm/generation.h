@@ -4,6 +4,7 @@
 // order); stops on any eos id or max_new_tokens; finished rows are filled with the pad id;
 // cancellable between steps.
 #include "vlm/qwen2vl/qwen2vl_model.h"
+#include "vlm/vlm_model.h"
 
 #include <functional>
 
@@ -32,5 +33,13 @@ GenerationOutput generate(const DecodingModel &model, const torch::Tensor &input
 GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
                           const VisionInput *images, const GenerationConfig &config,
                           const std::function<bool()> &cancelled = {}, const VisionInput *videos = nullptr);
+
+// Prompts left-padded with `pad` into ids [B, L] and an attention mask (1 = real token).
+std::pair<torch::Tensor, torch::Tensor> leftPadded(const std::vector<std::vector<std::int32_t>> &prompts, std::int64_t pad);
+
+// Each row's new tokens up to and including the first eos, their log-probabilities, and the
+// text before the eos (special tokens skipped; `trim`: without surrounding white space).
+std::vector<VlmAnswer> answersFrom(const GenerationOutput &out, const std::vector<std::vector<std::int32_t>> &prompts,
+                                   const std::vector<std::int64_t> &eosTokenIds, const Tokenizer &tokenizer, bool trim);
 
 } // namespace mpa::vlm
