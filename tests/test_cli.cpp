@@ -69,6 +69,13 @@ void TestCli::initImportStatsExport()
                                QStringLiteral("all"), tmp.filePath(QStringLiteral("all.jsonl"))});
     QCOMPARE(exp.code, 0);
     QVERIFY2(exp.out.contains(QLatin1String("wrote 1 records")), qPrintable(exp.out));
+    // An existing file is not replaced without --force.
+    const QStringList again{QStringLiteral("export"), ws, QStringLiteral("--format"), QStringLiteral("jsonl"), QStringLiteral("--select"), QStringLiteral("all"),
+                            tmp.filePath(QStringLiteral("all.jsonl"))};
+    const Result refused = mpaRun(again);
+    QCOMPARE(refused.code, 2);
+    QVERIFY2(refused.err.contains(QLatin1String("--force")), qPrintable(refused.err));
+    QCOMPARE(mpaRun(again + QStringList{QStringLiteral("--force")}).code, 0);
 }
 
 void TestCli::badInputGivesOneLineErrors()

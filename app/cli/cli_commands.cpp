@@ -150,10 +150,13 @@ int cmdExport(const QStringList &args)
         {QStringLiteral("dataset-name"), QStringLiteral("sharegpt: the dataset's key in dataset_info.json."), QStringLiteral("NAME"),
          QStringLiteral("mpa_gaps")},
         {QStringLiteral("run"), QStringLiteral("vqa-results: the run whose predictions to write (default: the latest)."), QStringLiteral("ID")},
+        {QStringLiteral("force"), QStringLiteral("Replace OUT when it already exists.")},
     });
     if (!parse(parser, args, synopsis, QStringLiteral("Export samples for training, or predictions for an official evaluator.")))
         return 0;
     const QStringList p = requirePositional(parser, 2, 2, synopsis);
+    if (QFileInfo::exists(p.at(1)) && !parser.isSet(QStringLiteral("force")))
+        throw UsageError{QStringLiteral("%1 already exists; pass --force to replace it").arg(p.at(1))};
     const auto format = datasets::exportFormatFromString(parser.value(QStringLiteral("format")));
     if (!format)
         throw UsageError{QStringLiteral("--format must be llava, sharegpt, jsonl or vqa-results")};
