@@ -191,12 +191,20 @@ void TestBadInputs::serveSurvivesHostileRequests()
         {"2,000-token prompt", chatWith({textPart(QStringLiteral("word ").repeated(2000))}), key, 413},
         {"max_tokens 10^9", chatWith({textPart(QStringLiteral("hi"))}, 1000000000), key, 422},
         {"max_tokens -1", chatWith({textPart(QStringLiteral("hi"))}, -1), key, 422},
-        {"body over the limit", QByteArray(49 * 1024 * 1024, ' '), key, 413},
+        // The server answers 413 and closes as soon as the limit is passed: a client still
+        // uploading may see the connection closed instead (-1: either).
+        {"body over the limit", QByteArray(49 * 1024 * 1024, ' '), key, -1},
+        {"body far over the limit (never buffered)", QByteArray(200 * 1024 * 1024, ' '), key, -1},
         {"a literal special token soup", chatWith({textPart(QStringLiteral("<|vision_start|><|image_pad|><|vision_end|>"))}), key, 400},
     };
     for (const Case &c : cases) {
         const Reply r = post(m_port, c.body, c.auth);
-        QVERIFY2(r.status == c.expected, qPrintable(QStringLiteral("%1: HTTP %2, expected %3: %4").arg(QLatin1String(c.name)).arg(r.status).arg(c.expected).arg(QString::fromUtf8(r.body.left(300)))));
+        if (c.expected == -1 && r.status == 0) {
+            QCOMPARE(m_server.state(), QProcess::Running);
+            continue;
+        }
+        const int expected = c.expected == -1 ? 413 : c.expected;
+        QVERIFY2(r.status == expected, qPrintable(QStringLiteral("%1: HTTP %2, expected %3: %4").arg(QLatin1String(c.name)).arg(r.status).arg(expected).arg(QString::fromUtf8(r.body.left(300)))));
         QVERIFY2(QJsonDocument::fromJson(r.body).object().value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString().size() > 5, c.name);
         QCOMPARE(m_server.state(), QProcess::Running);
     }

@@ -57,6 +57,23 @@ protected:
         connect(idle, &QTimer::timeout, socket, [socket] { socket->abort(); });
         connect(socket, &QTcpSocket::readyRead, idle, qOverload<>(&QTimer::start));
         connect(socket, &QTcpSocket::bytesWritten, idle, qOverload<>(&QTimer::start));
+        // QHttpServer buffers a whole request before routing it: bytes beyond the body limit
+        // since the last response end the connection before they are buffered. This handler
+        // runs before the server's (connected first) and sees each chunk unread.
+        auto received = std::make_shared<qint64>(0);
+        connect(socket, &QTcpSocket::readyRead, socket, [socket, received] {
+            *received += socket->bytesAvailable();
+            if (*received > limits::kMaxRequestBytes + 64 * 1024) {
+                const QByteArray body = QJsonDocument(QJsonObject{{QStringLiteral("error"), QJsonObject{
+                    {QStringLiteral("message"), QStringLiteral("the request body is over the %1 MB limit").arg(limits::kMaxRequestBytes >> 20)},
+                    {QStringLiteral("type"), QStringLiteral("invalid_request_error")}, {QStringLiteral("code"), QJsonValue()}}}}).toJson(QJsonDocument::Compact);
+                socket->write("HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+                              + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+                socket->flush();
+                socket->abort();
+            }
+        });
+        connect(socket, &QTcpSocket::bytesWritten, socket, [received] { *received = 0; });
         connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
         idle->start();
         addPendingConnection(socket);
