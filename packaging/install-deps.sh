@@ -9,6 +9,10 @@ PACKAGES="cmake ninja-build g++ pkg-config
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopenblas0-pthread
   xvfb xauth"
+# The tests' libFuzzer targets (packaging/run-fuzzers.sh): clang and its sanitizer runtimes.
+if [ "${1:-}" = "--with-fuzzers" ]; then
+  PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+fi
 # qt6-websockets-dev: Debian 12's Qt6HttpServer CMake package requires Qt6WebSockets but does not depend on it.
 # libopenblas0-pthread matters: Debian's default reference BLAS ran fp32 matmul at 4 GFLOP/s
 # on the 2-core build machines, OpenBLAS at 80-105 GFLOP/s (libtorch uses the alternative).

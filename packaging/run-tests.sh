@@ -4,7 +4,7 @@
 # the repository); tests that need it report themselves skipped when it is absent.
 set -eu
 cd "$(dirname "$0")/.."
-sh packaging/install-deps.sh
+sh packaging/install-deps.sh --with-fuzzers
 sh packaging/build.sh
 # The official OpenAI Node SDK, an independent client for the `mpa serve` test (best effort:
 # without node or the npm registry that one test reports itself skipped).
@@ -15,5 +15,7 @@ if command -v npm >/dev/null 2>&1 && [ ! -f build/node-test/node_modules/openai/
 fi
 export QT_QPA_PLATFORM=offscreen
 export MPA_FIXTURES_DIR="${MPA_FIXTURES_DIR:-$(pwd)/../shared/fixtures}"
-cd build
-ctest --output-on-failure -j 2 "$@"
+(cd build && ctest --output-on-failure -j 2 "$@")
+# The parsers of untrusted files under libFuzzer, a fixed number of inputs each (MPA_SKIP_FUZZ=1 skips).
+[ "${MPA_SKIP_FUZZ:-0}" = "1" ] || sh packaging/run-fuzzers.sh
+
