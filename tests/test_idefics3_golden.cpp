@@ -73,13 +73,10 @@ private:
 
 void TestIdefics3Golden::initTestCase()
 {
+    // A path, or the name of a folder under the fixtures directory (how CTest registers them).
+    g_folder = test::fixtureFolder(g_folder.isEmpty() ? QStringLiteral("smolvlm-tiny") : g_folder);
     if (g_folder.isEmpty())
-        g_folder = QStringLiteral("smolvlm-tiny");
-    if (!QFileInfo(g_folder).isDir()) {
-        if (test::fixturesDir().isEmpty())
-            QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass an Idefics3 fixture folder)");
-        g_folder = test::fixture(g_folder);
-    }
+        QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass an Idefics3 fixture folder)");
     m_golden = SafetensorsFile::open(g_folder + QStringLiteral("/golden.safetensors"));
     m_summary = json::readFile(g_folder + QStringLiteral("/golden_summary.json")).object();
     const Idefics3Config config = Idefics3Config::load(g_folder);

@@ -111,13 +111,9 @@ private:
 void TestQwen2VLGolden::initTestCase()
 {
     // A path, or the name of a folder under the fixtures directory (how CTest registers them).
+    g_folder = test::fixtureFolder(g_folder.isEmpty() ? QStringLiteral("qwen2vl-tiny") : g_folder);
     if (g_folder.isEmpty())
-        g_folder = QStringLiteral("qwen2vl-tiny");
-    if (!QFileInfo(g_folder).isDir()) {
-        if (test::fixturesDir().isEmpty())
-            QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass a Qwen2-VL family fixture folder)");
-        g_folder = test::fixture(g_folder);
-    }
+        QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass a Qwen2-VL family fixture folder)");
     m_golden = SafetensorsFile::open(g_folder + QStringLiteral("/golden.safetensors"));
     const Qwen2VLConfig config = Qwen2VLConfig::load(g_folder);
     m_generation = GenerationConfig::load(g_folder, config);

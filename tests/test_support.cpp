@@ -26,6 +26,13 @@ QString fixture(const QString &relativePath)
     return fixturesDir() + QLatin1Char('/') + relativePath;
 }
 
+QString fixtureFolder(const QString &pathOrName)
+{
+    if (QFileInfo(pathOrName).isDir())
+        return pathOrName;
+    return fixturesDir().isEmpty() ? QString() : fixture(pathOrName);
+}
+
 QString cliPath()
 {
     return QStringLiteral(MPA_CLI_PATH);

@@ -12,6 +12,10 @@ namespace mpa::test {
 // that need it then QSKIP, as on a user's machine).
 QString fixturesDir();
 QString fixture(const QString &relativePath);
+// A data-driven test's folder argument: a path as given, or the name of a folder under the
+// fixtures directory (how CTest registers each shared folder); empty when it names a fixture
+// folder but the fixtures are absent (the test then skips).
+QString fixtureFolder(const QString &pathOrName);
 // The built `mpa` executable.
 QString cliPath();
 

@@ -56,13 +56,9 @@ private:
 void TestTokenizer::initTestCase()
 {
     // A path, or the name of a folder under the fixtures directory (how CTest registers them).
+    g_folder = mpa::test::fixtureFolder(g_folder.isEmpty() ? QStringLiteral("qwen2-tokenizer") : g_folder);
     if (g_folder.isEmpty())
-        g_folder = QStringLiteral("qwen2-tokenizer");
-    if (!QFileInfo(g_folder).isDir()) {
-        if (mpa::test::fixturesDir().isEmpty())
-            QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass a tokenizer fixture folder)");
-        g_folder = mpa::test::fixture(g_folder);
-    }
+        QSKIP("golden fixtures not found (set MPA_FIXTURES_DIR or pass a tokenizer fixture folder)");
     m_tok = Tokenizer::load(g_folder);
 }
 

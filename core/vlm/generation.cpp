@@ -5,6 +5,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <QElapsedTimer>
+
 #include <set>
 
 namespace mpa::vlm {
@@ -46,17 +48,22 @@ torch::Tensor sample(torch::Tensor scores, const GenerationConfig &c, at::Genera
 
 } // namespace
 
+DecodingModel decodingSteps(const Qwen2VLModel &model, const VisionInput *images, const VisionInput *videos)
+{
+    DecodingModel steps;
+    steps.makeCache = [&model](std::int64_t b, std::int64_t capacity) { return model.makeCache(b, capacity); };
+    steps.prefill = [&model, images, videos](const torch::Tensor &ids, const torch::Tensor &mask, KVCache &cache) {
+        return model.forward(ids, mask, images, videos, &cache, false, true).logits;
+    };
+    steps.decode = [&model](const torch::Tensor &tokens, const torch::Tensor &mask, KVCache &cache) { return model.decodeStep(tokens, mask, cache); };
+    return steps;
+}
+
 GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
                           const VisionInput *images, const GenerationConfig &config, const std::function<bool()> &cancelled,
                           const VisionInput *videos)
 {
-    DecodingModel steps;
-    steps.makeCache = [&](std::int64_t b, std::int64_t capacity) { return model.makeCache(b, capacity); };
-    steps.prefill = [&](const torch::Tensor &ids, const torch::Tensor &mask, KVCache &cache) {
-        return model.forward(ids, mask, images, videos, &cache, false, true).logits;
-    };
-    steps.decode = [&](const torch::Tensor &tokens, const torch::Tensor &mask, KVCache &cache) { return model.decodeStep(tokens, mask, cache); };
-    return generate(steps, inputIds, attentionMask, config, cancelled);
+    return generate(decodingSteps(model, images, videos), inputIds, attentionMask, config, cancelled);
 }
 
 GenerationOutput generate(const DecodingModel &model, const torch::Tensor &inputIdsIn, const torch::Tensor &attentionMaskIn,
@@ -99,6 +106,27 @@ GenerationOutput generate(const DecodingModel &model, const torch::Tensor &input
     out.sequences = sequences;
     out.tokenLogprobs = tokens.empty() ? torch::zeros({B, 0}) : torch::stack(logprobs, 1);
     return out;
+}
+
+std::vector<VlmAnswer> answerPrompts(const DecodingModel &model, const std::vector<std::vector<std::int32_t>> &prompts, std::int64_t pad,
+                                     GenerationConfig config, const std::function<bool()> &cancelled, const Tokenizer &tokenizer, bool trim,
+                                     VlmTiming *timing)
+{
+    const auto [ids, mask] = leftPadded(prompts, pad);
+    config.padTokenId = pad;
+    QElapsedTimer timer;
+    timer.start();
+    GenerationOutput out;
+    try {
+        out = generate(model, ids, mask, config, cancelled);
+    } catch (const c10::Error &e) {
+        throw Error(QStringLiteral("generation failed: %1").arg(QString::fromStdString(e.what_without_backtrace())));
+    }
+    if (timing) {
+        timing->decodeSeconds = timer.nsecsElapsed() / 1e9;
+        timing->generatedTokens = out.sequences.size(0) * (out.sequences.size(1) - out.promptLength);
+    }
+    return answersFrom(out, prompts, config.eosTokenIds, tokenizer, trim);
 }
 
 std::pair<torch::Tensor, torch::Tensor> leftPadded(const std::vector<std::vector<std::int32_t>> &prompts, std::int64_t pad)

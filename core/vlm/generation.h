@@ -30,9 +30,18 @@ struct DecodingModel
 GenerationOutput generate(const DecodingModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
                           const GenerationConfig &config, const std::function<bool()> &cancelled = {});
 
+// The steps of a Qwen2-VL family model for `images` / `videos` (either may be null).
+DecodingModel decodingSteps(const Qwen2VLModel &model, const VisionInput *images, const VisionInput *videos = nullptr);
+
 GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
                           const VisionInput *images, const GenerationConfig &config,
                           const std::function<bool()> &cancelled = {}, const VisionInput *videos = nullptr);
+
+// A runtime's whole answer(): the prompts left-padded with `pad`, generated (libtorch errors
+// become mpa::Error), decoded into answers (see answersFrom), timed into `timing` when given.
+std::vector<VlmAnswer> answerPrompts(const DecodingModel &model, const std::vector<std::vector<std::int32_t>> &prompts, std::int64_t pad,
+                                     GenerationConfig config, const std::function<bool()> &cancelled, const Tokenizer &tokenizer, bool trim,
+                                     VlmTiming *timing);
 
 // Prompts left-padded with `pad` into ids [B, L] and an attention mask (1 = real token).
 std::pair<torch::Tensor, torch::Tensor> leftPadded(const std::vector<std::vector<std::int32_t>> &prompts, std::int64_t pad);

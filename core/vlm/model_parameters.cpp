@@ -56,6 +56,21 @@ void saveParameters(const ParameterMap &parameters, const QString &dir)
     writeSafetensors(QDir(dir).filePath(QStringLiteral("model.safetensors")), out, {{QStringLiteral("format"), QStringLiteral("pt")}});
 }
 
+const torch::Tensor &parameterOrTiedHead(const ParameterMap &parameters, const std::string &name, const std::string &embedding)
+{
+    auto it = parameters.find(name);
+    if (it == parameters.end() && name == "lm_head.weight")
+        it = parameters.find(embedding);
+    if (it == parameters.end())
+        throw Error(QStringLiteral("internal: parameter %1 missing").arg(QString::fromStdString(name)));
+    return it->second;
+}
+
+QString torchDtypeLabel(torch::ScalarType t)
+{
+    return t == torch::kBFloat16 ? QStringLiteral("bfloat16") : t == torch::kFloat16 ? QStringLiteral("float16") : QStringLiteral("float32");
+}
+
 torch::Tensor linearWithLora(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b, const LoraMap &lora, const std::string &weight,
                              bool training)
 {

@@ -36,6 +36,11 @@ ParameterMap randomParameters(const std::map<std::string, std::vector<std::int64
 // model.safetensors in `dir`, in the parameters' dtype.
 void saveParameters(const ParameterMap &parameters, const QString &dir);
 
+// `name`, or for "lm_head.weight" of a tied head the token embedding `embedding`.
+const torch::Tensor &parameterOrTiedHead(const ParameterMap &parameters, const std::string &name, const std::string &embedding);
+
+QString torchDtypeLabel(torch::ScalarType dtype); // config.json's torch_dtype: "float32", "bfloat16", "float16"
+
 // x W^T (+ b) through ops::dense, plus `weight`'s adapter when it has one (dropout in training).
 torch::Tensor linearWithLora(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b, const LoraMap &lora, const std::string &weight,
                              bool training);

@@ -76,11 +76,6 @@ std::vector<pipeline::NamedParameter> namedParameters(ParameterMap &parameters, 
     return out;
 }
 
-QString torchDtypeLabel(torch::ScalarType t)
-{
-    return t == torch::kBFloat16 ? QStringLiteral("bfloat16") : t == torch::kFloat16 ? QStringLiteral("float16") : QStringLiteral("float32");
-}
-
 void writeModelFolderFiles(const QString &baseDir, const QString &dir, torch::ScalarType dtype)
 {
     QDir().mkpath(dir);

@@ -28,8 +28,6 @@ PaddedBatch rightPadded(const std::vector<const pipeline::TrainingExample *> &ba
 // Every weight with the part it belongs to, in the map's (stable) order.
 std::vector<pipeline::NamedParameter> namedParameters(ParameterMap &parameters, pipeline::ModelPart (*partOf)(const std::string &name));
 
-QString torchDtypeLabel(torch::ScalarType dtype); // "float32", "bfloat16", "float16"
-
 // The trained weights into `dir`: as they are, or, with LoRA, the base weights with the
 // adapters folded in (what transformers and vLLM load). Model is any native model class.
 template<typename Model, typename Config>

@@ -30,13 +30,7 @@ Idefics3Model::Idefics3Model(const Idefics3Config &config, torch::Device device,
 
 const torch::Tensor &Idefics3Model::p(const std::string &name) const
 {
-    auto it = m_params.find(name);
-    if (it == m_params.end()) {
-        if (name == "lm_head.weight")
-            return p("model.text_model.embed_tokens.weight");
-        throw Error(QStringLiteral("internal: parameter %1 missing").arg(QString::fromStdString(name)));
-    }
-    return it->second;
+    return parameterOrTiedHead(m_params, name, "model.text_model.embed_tokens.weight");
 }
 
 torch::Tensor Idefics3Model::proj(const torch::Tensor &x, const std::string &weight, const std::string &bias) const

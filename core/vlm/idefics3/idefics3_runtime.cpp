@@ -14,14 +14,12 @@
 #include "vlm/tokenizer.h"
 
 #include <QDir>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <cmath>
-#include <set>
 
 namespace mpa::vlm {
 
@@ -115,36 +113,14 @@ std::vector<VlmAnswer> Idefics3Runtime::answer(const std::vector<VlmRequest> &re
     for (const VlmRequest &r : requests)
         prompts.push_back(prepare(r, &pixels, &tileCount));
     const std::int64_t pad = generationIn.padTokenId.value_or(generation.padTokenId.value_or(config.padTokenId.value_or(0)));
-    const auto [ids, mask] = leftPadded(prompts, pad);
     const std::int64_t T = processor.tileSize;
     const torch::Tensor tiles = tileCount ? torch::from_blob(pixels.data(), {tileCount, 3, T, T}, torch::kFloat32).clone() : torch::Tensor();
-    GenerationConfig g = generationIn;
-    g.padTokenId = pad;
     DecodingModel steps;
     steps.makeCache = [&](std::int64_t batch, std::int64_t capacity) { return model->makeCache(batch, capacity); };
     steps.prefill = [&](const torch::Tensor &i, const torch::Tensor &m, KVCache &cache) { return model->forward(i, m, tiles, &cache, false, true).logits; };
     steps.decode = [&](const torch::Tensor &t, const torch::Tensor &m, KVCache &cache) { return model->decodeStep(t, m, cache); };
-    QElapsedTimer timer;
-    timer.start();
-    GenerationOutput out;
-    try {
-        out = generate(steps, ids, mask, g, cancelled);
-    } catch (const c10::Error &e) {
-        throw Error(QStringLiteral("generation failed: %1").arg(QString::fromStdString(e.what_without_backtrace())));
-    }
-    const double seconds = timer.nsecsElapsed() / 1e9;
     // SmolVLM answers after "Assistant:" with a space first: trimmed, it is the content.
-    std::vector<VlmAnswer> answers = answersFrom(out, prompts, g.eosTokenIds, *tokenizerValue, true);
-    if (timing) {
-        timing->decodeSeconds = seconds;
-        timing->generatedTokens = out.sequences.size(0) * (out.sequences.size(1) - out.promptLength);
-    }
-    return answers;
-}
-
-QString dtypeLabel(torch::ScalarType t)
-{
-    return t == torch::kBFloat16 ? QStringLiteral("bfloat16") : t == torch::kFloat16 ? QStringLiteral("float16") : QStringLiteral("float32");
+    return answerPrompts(steps, prompts, pad, generationIn, cancelled, *tokenizerValue, true, timing);
 }
 
 } // namespace
@@ -242,7 +218,7 @@ void writeRandomIdefics3Folder(const QString &dir, const Idefics3Config &configI
     config.eosTokenIds = {id("<end_of_utterance>")};
     config.padTokenId = id("<|im_end|>");
     config.bosTokenId = id("<|im_start|>");
-    config.torchDtype = dtypeLabel(parseDtype(dtype));
+    config.torchDtype = torchDtypeLabel(parseDtype(dtype));
     if (config.vocabSize < tok->vocabSize())
         throw Error(QStringLiteral("vocab_size %1 is smaller than the tokenizer's %2").arg(config.vocabSize).arg(tok->vocabSize()));
     if (!QDir().mkpath(dir))

@@ -114,13 +114,7 @@ Qwen2VLModel::Qwen2VLModel(const Qwen2VLConfig &config, torch::Device device, to
 
 const torch::Tensor &Qwen2VLModel::p(const std::string &name) const
 {
-    auto it = m_params.find(name);
-    if (it == m_params.end()) {
-        if (name == "lm_head.weight")
-            return p("model.embed_tokens.weight");
-        throw Error(QStringLiteral("internal: parameter %1 missing").arg(QString::fromStdString(name)));
-    }
-    return it->second;
+    return parameterOrTiedHead(m_params, name, "model.embed_tokens.weight");
 }
 
 torch::Tensor Qwen2VLModel::proj(const torch::Tensor &x, const std::string &weight, const std::string &bias) const

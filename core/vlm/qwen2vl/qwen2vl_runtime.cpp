@@ -10,13 +10,11 @@
 #include "vlm/tokenizer.h"
 
 #include <QDir>
-#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <set>
 
 namespace mpa::vlm {
 
@@ -128,7 +126,6 @@ std::vector<VlmAnswer> Qwen2VLRuntime::answer(const std::vector<VlmRequest> &req
     }
     const std::int64_t pad = generation.padTokenId.value_or(this->generation.padTokenId.value_or(
         generation.eosTokenIds.empty() ? 0 : generation.eosTokenIds.front()));
-    const auto [ids, mask] = leftPadded(prompts, pad);
     VisionInput vision;
     if (!images.empty()) {
         const PatchedPixels px = processImages(images, imageConfigValue);
@@ -136,23 +133,7 @@ std::vector<VlmAnswer> Qwen2VLRuntime::answer(const std::vector<VlmRequest> &req
                                               torch::kFloat32).clone();
         vision.grids = px.grids;
     }
-    GenerationConfig g = generation;
-    g.padTokenId = pad;
-    QElapsedTimer timer;
-    timer.start();
-    GenerationOutput out;
-    try {
-        out = generate(*model, ids, mask, images.empty() ? nullptr : &vision, g, cancelled);
-    } catch (const c10::Error &e) {
-        throw Error(QStringLiteral("generation failed: %1").arg(QString::fromStdString(e.what_without_backtrace())));
-    }
-    const double seconds = timer.nsecsElapsed() / 1e9;
-    std::vector<VlmAnswer> answers = answersFrom(out, prompts, g.eosTokenIds, *tokenizerValue, false);
-    if (timing) {
-        timing->decodeSeconds = seconds;
-        timing->generatedTokens = out.sequences.size(0) * (out.sequences.size(1) - out.promptLength);
-    }
-    return answers;
+    return answerPrompts(decodingSteps(*model, images.empty() ? nullptr : &vision), prompts, pad, generation, cancelled, *tokenizerValue, false, timing);
 }
 
 ModelInspection inspectQwen2VLFolder(const QString &dir)
@@ -222,7 +203,7 @@ void writeRandomModelFolder(const QString &dir, const Qwen2VLConfig &configIn, c
     Qwen2VLConfig config = configIn;
     const auto tok = Tokenizer::load(tokenizerDir);
     fillSpecialTokenIds(config, *tok);
-    config.torchDtype = parseDtype(dtype) == torch::kBFloat16 ? QStringLiteral("bfloat16") : QStringLiteral("float32");
+    config.torchDtype = torchDtypeLabel(parseDtype(dtype));
     if (config.vocabSize < tok->vocabSize())
         throw Error(QStringLiteral("vocab_size %1 is smaller than the tokenizer's %2").arg(config.vocabSize).arg(tok->vocabSize()));
     if (!QDir().mkpath(dir))
@@ -264,8 +245,7 @@ void convertModelFolderWeights(const QString &dir, const QString &dtype)
         QDir(tmp).removeRecursively();
     }
     QJsonObject c = json::readFile(QDir(dir).filePath(QStringLiteral("config.json"))).object();
-    c.insert(QStringLiteral("torch_dtype"), type == torch::kBFloat16 ? QStringLiteral("bfloat16")
-                                            : type == torch::kFloat16 ? QStringLiteral("float16") : QStringLiteral("float32"));
+    c.insert(QStringLiteral("torch_dtype"), torchDtypeLabel(type));
     json::writeFile(QDir(dir).filePath(QStringLiteral("config.json")), QJsonDocument(c));
 }
 
