@@ -126,6 +126,7 @@ private Q_SLOTS:
     void importsNeverOverwriteSilently();
     void readOnlyWorkspacesCanBeRead();
     void cliEndsWithAClearErrorUnderAMemoryLimit();
+    void promptsAreBoundedByTheModelsContext();
 
 private:
     QTemporaryDir m_tmp;
@@ -397,6 +398,35 @@ void TestBadInputs::cliEndsWithAClearErrorUnderAMemoryLimit()
         QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("raw_text LIKE '[error]%not a regular file%'")), 1);
         QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("raw_text LIKE '[error]%'")), 3);
     }
+}
+
+void TestBadInputs::promptsAreBoundedByTheModelsContext()
+{
+    // A model whose context (max_position_embeddings) is 48 tokens: a longer prompt is refused
+    // by name, a shorter one answers up to where the context ends, never past it.
+    vlm::Qwen2VLConfig config = test::tinyQwen2VLConfig();
+    config.maxPositionEmbeddings = 48;
+    const QString dir = m_tmp.filePath(QStringLiteral("short-context"));
+    vlm::writeRandomModelFolder(dir, config, test::fixture(QStringLiteral("qwen2-tokenizer")), 7);
+    QCOMPARE(json::readFile(dir + QStringLiteral("/config.json")).object().value(QStringLiteral("max_position_embeddings")).toInt(), 48);
+    const auto model = vlm::VisionLanguageModel::load(dir);
+    QCOMPARE(model->info().contextLength, 48);
+    vlm::GenerationConfig g = model->generationConfig();
+    g.maxNewTokens = 100;
+    g.eosTokenIds.clear(); // random weights: run to the limit
+    vlm::VlmRequest longRequest{{}, QStringLiteral("word ").repeated(60)};
+    try {
+        model->answer({longRequest}, g);
+        QFAIL("expected the prompt to be refused");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("max_position_embeddings")) && e.message().contains(QLatin1String("48")), qPrintable(e.message()));
+    }
+    const vlm::VlmRequest shortRequest{{}, QStringLiteral("hi")};
+    const std::int64_t promptTokens = static_cast<std::int64_t>(model->promptIds(shortRequest).size());
+    QVERIFY(promptTokens < 48);
+    const auto answers = model->answer({shortRequest}, g);
+    QCOMPARE(static_cast<std::int64_t>(answers.front().ids.size()), 48 - promptTokens);
+    QVERIFY(!answers.front().finished);
 }
 
 QTEST_GUILESS_MAIN(TestBadInputs)

@@ -228,7 +228,7 @@ int cmdServe(const QStringList &args)
         {QStringLiteral("min-pixels"), QStringLiteral("Image budget."), QStringLiteral("N")},
         {QStringLiteral("max-pixels"), QStringLiteral("Image budget."), QStringLiteral("N")},
         {QStringLiteral("api-key-env"), QStringLiteral("Require \"Authorization: Bearer <key>\" with the key read from this environment variable."), QStringLiteral("NAME")},
-        {QStringLiteral("max-prompt-tokens"), QStringLiteral("Refuse longer prompts (images included) with 413 (default 4096)."), QStringLiteral("N"), QStringLiteral("4096")},
+        {QStringLiteral("max-prompt-tokens"), QStringLiteral("Refuse longer prompts (images included) with 413 (default 4096; the model's max_position_embeddings bounds it too)."), QStringLiteral("N"), QStringLiteral("4096")},
         {QStringLiteral("idle-timeout"), QStringLiteral("Close a connection silent for this many seconds (default 30)."), QStringLiteral("S"), QStringLiteral("30")},
         {QStringLiteral("request-timeout"), QStringLiteral("Stop a generation after this many seconds with 504 (default 600)."), QStringLiteral("S"), QStringLiteral("600")},
         {QStringLiteral("max-connections"), QStringLiteral("Open connections accepted at once (default 64)."), QStringLiteral("N"), QStringLiteral("64")},

@@ -209,6 +209,11 @@ struct OpenAiServer::Impl
         if (promptTokens > static_cast<std::size_t>(promptLimit))
             return errorResponse(QHttpServerResponse::StatusCode::PayloadTooLarge,
                                  QStringLiteral("the prompt is %1 tokens (images included); at most %2 are accepted (mpa serve --max-prompt-tokens)").arg(promptTokens).arg(promptLimit));
+        // The model's own context bounds the prompt too, leaving room for at least one new token.
+        const std::int64_t context = model->info().contextLength;
+        if (context > 0 && static_cast<std::int64_t>(promptTokens) >= context)
+            return errorResponse(QHttpServerResponse::StatusCode::PayloadTooLarge,
+                                 QStringLiteral("the prompt is %1 tokens (images included); the model's context (max_position_embeddings) is %2").arg(promptTokens).arg(context));
         vlm::GenerationConfig g = model->generationConfig();
         const QJsonValue maxTokens = body.contains(QStringLiteral("max_completion_tokens")) ? body.value(QStringLiteral("max_completion_tokens"))
                                                                                              : body.value(QStringLiteral("max_tokens"));

@@ -21,6 +21,7 @@ constexpr std::int64_t kMaxBudgetPixels = 16LL * 1024 * 1024;
 constexpr int kMaxLayers = 1024;
 constexpr int kMaxHiddenSize = 1 << 17;
 constexpr int kMaxVocabulary = 4 * 1024 * 1024;
+constexpr int kMaxContextLength = 1 << 22; // max_position_embeddings
 
 // mpa serve: request bodies (a 4K PNG in base64 is ~30 MB), prompt tokens (attention memory
 // grows with the square of the prompt), new tokens per request.

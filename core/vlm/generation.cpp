@@ -56,6 +56,7 @@ DecodingModel decodingSteps(const Qwen2VLModel &model, const VisionInput *images
         return model.forward(ids, mask, images, videos, &cache, false, true).logits;
     };
     steps.decode = [&model](const torch::Tensor &tokens, const torch::Tensor &mask, KVCache &cache) { return model.decodeStep(tokens, mask, cache); };
+    steps.contextLength = model.config().maxPositionEmbeddings;
     return steps;
 }
 
@@ -114,6 +115,16 @@ std::vector<VlmAnswer> answerPrompts(const DecodingModel &model, const std::vect
 {
     const auto [ids, mask] = leftPadded(prompts, pad);
     config.padTokenId = pad;
+    // Positions beyond max_position_embeddings were never trained (the rotary angles are
+    // extrapolated); transformers only warns. A prompt that does not fit is refused by name, and
+    // the answer is cut where the context ends (finish_reason "length").
+    if (model.contextLength > 0) {
+        const std::int64_t longest = ids.size(1);
+        if (longest >= model.contextLength)
+            throw Error(QStringLiteral("the prompt is %1 tokens (images included); the model's context (max_position_embeddings) holds %2 with the answer")
+                            .arg(longest).arg(model.contextLength));
+        config.maxNewTokens = static_cast<int>(std::min<std::int64_t>(config.maxNewTokens, model.contextLength - longest));
+    }
     QElapsedTimer timer;
     timer.start();
     GenerationOutput out;

@@ -25,6 +25,7 @@ struct DecodingModel
     std::function<KVCache(std::int64_t batch, std::int64_t capacity)> makeCache;
     std::function<torch::Tensor(const torch::Tensor &inputIds, const torch::Tensor &attentionMask, KVCache &cache)> prefill;
     std::function<torch::Tensor(const torch::Tensor &tokens, const torch::Tensor &attentionMask, KVCache &cache)> decode;
+    std::int64_t contextLength = 0; // max_position_embeddings; 0: unbounded
 };
 
 GenerationOutput generate(const DecodingModel &model, const torch::Tensor &inputIds, const torch::Tensor &attentionMask,
@@ -38,7 +39,8 @@ GenerationOutput generate(const Qwen2VLModel &model, const torch::Tensor &inputI
                           const std::function<bool()> &cancelled = {}, const VisionInput *videos = nullptr);
 
 // A runtime's whole answer(): the prompts left-padded with `pad`, generated (libtorch errors
-// become mpa::Error), decoded into answers (see answersFrom), timed into `timing` when given.
+// become mpa::Error; a prompt longer than the model's context is refused, and the answers end
+// where the context does), decoded into answers (see answersFrom), timed into `timing` when given.
 std::vector<VlmAnswer> answerPrompts(const DecodingModel &model, const std::vector<std::vector<std::int32_t>> &prompts, std::int64_t pad,
                                      GenerationConfig config, const std::function<bool()> &cancelled, const Tokenizer &tokenizer, bool trim,
                                      VlmTiming *timing);

@@ -38,7 +38,8 @@ public:
         if (v.isUndefined() || v.isNull())
             throw Error(QStringLiteral("%1: \"%2\" is missing").arg(m_where, QLatin1String(key)));
         // Bounded: num_hidden_layers 1e9 would allocate until the kernel kills the process.
-        const double max = QLatin1String(key) == QLatin1String("vocab_size") ? limits::kMaxVocabulary
+        const double max = QLatin1String(key) == QLatin1String("vocab_size")                ? limits::kMaxVocabulary
+                           : QLatin1String(key) == QLatin1String("max_position_embeddings") ? limits::kMaxContextLength
                            : (QLatin1String(key).contains(QLatin1String("layers")) || QLatin1String(key) == QLatin1String("depth")) ? limits::kMaxLayers
                                                                                                                                      : limits::kMaxHiddenSize;
         if (!v.isDouble() || v.toDouble() != static_cast<double>(static_cast<qint64>(v.toDouble())) || v.toDouble() <= 0)
@@ -109,6 +110,7 @@ Qwen2VLConfig Qwen2VLConfig::load(const QString &dir)
     if (c.hiddenSize % c.numHeads != 0 || c.numHeads % c.numKvHeads != 0)
         throw Error(QStringLiteral("%1: hidden_size %2, %3 heads and %4 KV heads do not divide evenly").arg(path).arg(c.hiddenSize).arg(c.numHeads).arg(c.numKvHeads));
     c.rmsNormEps = r.optionalDouble("rms_norm_eps", 1e-6);
+    r.optionalInt("max_position_embeddings", c.maxPositionEmbeddings);
     QJsonObject rope = r.value("rope_scaling").toObject();
     if (rope.isEmpty())
         rope = r.value("rope_parameters").toObject();
@@ -231,6 +233,7 @@ QJsonObject Qwen2VLConfig::toJson() const
         {QStringLiteral("num_key_value_heads"), numKvHeads},
         {QStringLiteral("rms_norm_eps"), rmsNormEps},
         {QStringLiteral("rope_theta"), ropeTheta},
+        {QStringLiteral("max_position_embeddings"), maxPositionEmbeddings},
         {QStringLiteral("rope_scaling"), QJsonObject{{QStringLiteral("type"), QStringLiteral("mrope")},
                                                      {QStringLiteral("mrope_section"), QJsonArray{mropeSection[0], mropeSection[1], mropeSection[2]}}}},
         {QStringLiteral("tie_word_embeddings"), tieWordEmbeddings},

@@ -56,6 +56,7 @@ struct Qwen2VLConfig
     int headDim() const { return hiddenSize / numHeads; }
     double rmsNormEps = 1e-6;
     double ropeTheta = 1000000.0;
+    int maxPositionEmbeddings = 32768; // the context a prompt plus its answer must fit (Qwen2VLConfig's default)
     std::array<int, 3> mropeSection{16, 24, 24};
     bool tieWordEmbeddings = false;
     QString hiddenAct = QStringLiteral("silu");

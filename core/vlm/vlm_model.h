@@ -54,6 +54,7 @@ struct ModelInfo
     int hiddenSize = 0;
     std::int64_t imageTokenId = -1;
     std::int64_t parameters = 0;
+    std::int64_t contextLength = 0; // max_position_embeddings: prompt plus answer tokens
 };
 
 class VisionLanguageModel

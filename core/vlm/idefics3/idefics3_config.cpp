@@ -66,6 +66,7 @@ Idefics3Config Idefics3Config::load(const QString &dir)
     if (c.numHeads % c.numKvHeads != 0 || c.headDim % 2 != 0)
         throw Error(QStringLiteral("%1: %2 heads, %3 KV heads and head_dim %4 do not fit (heads a multiple of KV heads, even head_dim)")
                         .arg(tw).arg(c.numHeads).arg(c.numKvHeads).arg(c.headDim));
+    c.maxPositionEmbeddings = readInt(text, "max_position_embeddings", 2048, limits::kMaxContextLength, tw);
     c.rmsNormEps = text.value(QStringLiteral("rms_norm_eps")).toDouble(1e-5);
     c.ropeTheta = text.value(QStringLiteral("rope_theta")).toDouble(10000.0);
     if (!(c.rmsNormEps > 0) || !(c.ropeTheta > 0))
@@ -121,6 +122,7 @@ Idefics3Config Idefics3Config::small(int hiddenSize, int layers, int vocabSize)
     c.numKvHeads = std::max(1, c.numHeads / 2);
     c.headDim = 16;
     c.ropeTheta = 100000.0;
+    c.maxPositionEmbeddings = 8192;
     c.tieWordEmbeddings = true;
     c.scaleFactor = 2;
     c.vision.hiddenSize = 32;
@@ -143,6 +145,7 @@ QJsonObject Idefics3Config::toJson() const
         {QStringLiteral("num_hidden_layers"), numLayers}, {QStringLiteral("num_attention_heads"), numHeads},
         {QStringLiteral("num_key_value_heads"), numKvHeads}, {QStringLiteral("head_dim"), headDim},
         {QStringLiteral("rms_norm_eps"), rmsNormEps}, {QStringLiteral("rope_theta"), ropeTheta},
+        {QStringLiteral("max_position_embeddings"), maxPositionEmbeddings},
         {QStringLiteral("tie_word_embeddings"), tieWordEmbeddings}, {QStringLiteral("hidden_act"), QStringLiteral("silu")},
     };
     QJsonObject o{

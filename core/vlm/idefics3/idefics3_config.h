@@ -41,6 +41,7 @@ struct Idefics3Config
     int headDim = 0;
     double rmsNormEps = 1e-5;
     double ropeTheta = 10000.0;
+    int maxPositionEmbeddings = 2048; // LlamaConfig's default; SmolVLM's configs say 8192
     bool tieWordEmbeddings = false;
     QString torchDtype = QStringLiteral("float32");
     std::int64_t imageTokenId = -1;

@@ -28,7 +28,7 @@ namespace {
 class Idefics3Runtime final : public VisionLanguageModel
 {
 public:
-    ModelInfo info() const override { return {config.modelType, config.hiddenSize, config.imageTokenId, config.parameterCount()}; }
+    ModelInfo info() const override { return {config.modelType, config.hiddenSize, config.imageTokenId, config.parameterCount(), config.maxPositionEmbeddings}; }
     const GenerationConfig &generationConfig() const override { return generation; }
     std::int64_t imageTokens(int height, int width) const override
     {
@@ -119,6 +119,7 @@ std::vector<VlmAnswer> Idefics3Runtime::answer(const std::vector<VlmRequest> &re
     steps.makeCache = [&](std::int64_t batch, std::int64_t capacity) { return model->makeCache(batch, capacity); };
     steps.prefill = [&](const torch::Tensor &i, const torch::Tensor &m, KVCache &cache) { return model->forward(i, m, tiles, &cache, false, true).logits; };
     steps.decode = [&](const torch::Tensor &t, const torch::Tensor &m, KVCache &cache) { return model->decodeStep(t, m, cache); };
+    steps.contextLength = config.maxPositionEmbeddings;
     // SmolVLM answers after "Assistant:" with a space first: trimmed, it is the content.
     return answerPrompts(steps, prompts, pad, generationIn, cancelled, *tokenizerValue, true, timing);
 }

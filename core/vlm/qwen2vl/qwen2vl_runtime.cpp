@@ -26,7 +26,7 @@ namespace {
 class Qwen2VLRuntime final : public VisionLanguageModel
 {
 public:
-    ModelInfo info() const override { return {config.modelType, config.hiddenSize, config.imageTokenId, config.parameterCount()}; }
+    ModelInfo info() const override { return {config.modelType, config.hiddenSize, config.imageTokenId, config.parameterCount(), config.maxPositionEmbeddings}; }
     const GenerationConfig &generationConfig() const override { return generation; }
     std::int64_t imageTokens(int height, int width) const override
     {
