@@ -1,5 +1,7 @@
 #include "backends/vlm_backend.h"
 
+#include "backends/model_identity.h"
+
 #include "util/error.h"
 #include "vlm/vlm_model.h"
 
@@ -15,7 +17,7 @@ class NativeBackend final : public VlmBackend
 {
 public:
     NativeBackend(const QString &dir, const NativeBackendOptions &o)
-        : m_name(QFileInfo(dir).fileName())
+        : m_name(modelDisplayName(dir))
         , m_batch(std::max(1, o.batchSize))
     {
         vlm::ModelLoadOptions load;

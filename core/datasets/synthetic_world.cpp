@@ -226,6 +226,17 @@ SyntheticImage shapes(std::mt19937_64 &rng, int size)
 
 } // namespace
 
+QString syntheticBenchmarkMetric(const QString &dataset)
+{
+    if (dataset == QLatin1String("demo-text"))
+        return QStringLiteral("anls");
+    if (dataset == QLatin1String("demo-chart"))
+        return QStringLiteral("relaxed");
+    if (dataset == QLatin1String("demo-knowledge"))
+        return QStringLiteral("mpa");
+    return {};
+}
+
 QStringList syntheticFamilies()
 {
     return {QStringLiteral("text"), QStringLiteral("chart"), QStringLiteral("knowledge")};

@@ -55,6 +55,10 @@ struct DemoWorldReport
 DemoWorldReport createDemoWorld(const store::Workspace &ws, const DemoWorldOptions &options, const ProgressFn &progress = {});
 
 QStringList syntheticFamilies();
+// The metric a demo benchmark is scored with ("demo-text": anls, "demo-chart": relaxed,
+// "demo-knowledge": mpa, like the real benchmarks each family stands in for; OK-VQA-style
+// knowledge answers are short phrases, so the substring match); empty for other datasets.
+QString syntheticBenchmarkMetric(const QString &dataset);
 // Every question the world asks (with its '?'), e.g. for a scripted reviewer.
 QStringList syntheticQuestions();
 

@@ -3,6 +3,7 @@
 #include "backends/vlm_backend.h"
 #include "datasets/synthetic_world.h"
 #include "demo/demo_models.h"
+#include "demo/demo_presets.h"
 #include "demo/demo_report.h"
 #include "pipeline/evaluator.h"
 #include "pipeline/parity_identifier.h"
@@ -87,15 +88,13 @@ void runDemoLoop(const store::Workspace &ws, const DemoLoopOptions &o, const Pro
     {
         auto teacher = backends::makeNativeBackend(teacherDir, bo);
         for (const QString &family : families) {
-            pipeline::AnnotateParams a;
+            pipeline::AnnotateParams a = pipeline::AnnotateParams::fromJson(demoRunSettings(jobs::JobKind::Annotate));
             a.task = family;
             a.images = QStringLiteral("*/pool/%1/*").arg(family);
-            a.maxNewTokens = 48;
             pipeline::runPseudoAnnotator(ws, *teacher, teacherDir, a, steps.step(QStringLiteral("annotate ") + family, 10));
         }
         auto student = backends::makeNativeBackend(studentDir, bo);
-        pipeline::IdentifyParams ip;
-        ip.maxNewTokens = 16;
+        const pipeline::IdentifyParams ip = pipeline::IdentifyParams::fromJson(demoRunSettings(jobs::JobKind::Identify));
         pipeline::runParityIdentifier(ws, *teacher, teacherDir, *student, studentDir, ip, steps.step(QStringLiteral("identify"), 30));
         scriptedReview(ws, o.review);
     }
@@ -103,11 +102,10 @@ void runDemoLoop(const store::Workspace &ws, const DemoLoopOptions &o, const Pro
     auto evaluate = [&](const QString &dir, qint64 weightPerBenchmark) {
         auto model = backends::makeNativeBackend(dir, bo);
         for (const QString &family : families) {
-            pipeline::EvaluateParams e;
+            pipeline::EvaluateParams e = pipeline::EvaluateParams::fromJson(demoRunSettings(jobs::JobKind::Evaluate));
             e.dataset = QStringLiteral("demo-") + family;
             e.split = QStringLiteral("test");
             e.metric = demoMetricFor(family);
-            e.maxNewTokens = 16;
             pipeline::runEvaluation(ws, *model, dir, e, steps.step(QStringLiteral("evaluate ") + QFileInfo(dir).fileName(), weightPerBenchmark));
         }
     };
@@ -121,19 +119,15 @@ void runDemoLoop(const store::Workspace &ws, const DemoLoopOptions &o, const Pro
     if (o.comparisons)
         selections << QStringLiteral("all") << QStringLiteral("random");
     for (const QString &selection : selections) {
-        pipeline::AlignParams p;
+        // demoRunSettings: lr 3e-4 x 20 epochs, batch 16, the demo image budget, instructed
+        // prompt; the options override what a test shrinks.
+        pipeline::AlignParams p = pipeline::AlignParams::fromJson(demoRunSettings(jobs::JobKind::Align));
         p.selection = selection;
         p.seed = o.seed;
         p.lrLlm = p.lrMerger = p.lrVision = o.alignLearningRate;
         p.epochs = o.alignEpochs;
         p.batchSize = o.batchSize;
-        p.gradAccum = 1;
-        p.minPixels = kDemoMinPixels;
-        p.maxPixels = kDemoImagePixels;
-        // Trained on the prompt PI and evaluation ask with: a model this small does not carry
-        // the bare question over to the instructed one (measured on the first demo models,
-        // approved gaps, lr 1e-4 x 20 epochs: knowledge 14% -> 10% bare, 52% instructed).
-        p.trainPrompt = QStringLiteral("instructed");
+        p.name = jobs::defaultRunName(jobs::JobKind::Align, p.toJson());
         pipeline::AlignResult result;
         pipeline::runParityLeveler(ws, studentDir, p, steps.step(QStringLiteral("align on ") + selection, 40), 0, &result);
         evaluate(result.finalModelDir, 3);

@@ -13,11 +13,7 @@ namespace mpa::demo {
 
 QString demoMetricFor(const QString &family)
 {
-    if (family == QLatin1String("text"))
-        return QStringLiteral("anls");
-    if (family == QLatin1String("chart"))
-        return QStringLiteral("relaxed");
-    return QStringLiteral("mpa");
+    return datasets::syntheticBenchmarkMetric(QStringLiteral("demo-") + family);
 }
 
 namespace {

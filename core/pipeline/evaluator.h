@@ -19,6 +19,7 @@ struct EvaluateParams
     int batchSize = 0;
     qint64 limit = 0;
     int maxNewTokens = 128;
+    QString name;   // the run's name (empty: one from the model and the benchmark)
     QJsonObject toJson() const;
     static EvaluateParams fromJson(const QJsonObject &o);
 };

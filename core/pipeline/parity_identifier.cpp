@@ -35,7 +35,7 @@ QJsonObject IdentifyParams::toJson() const
 {
     return {{QStringLiteral("criterion"), criterion}, {QStringLiteral("task"), task}, {QStringLiteral("source"), source},
             {QStringLiteral("batch_size"), batchSize}, {QStringLiteral("limit"), static_cast<qint64>(limit)},
-            {QStringLiteral("max_new_tokens"), maxNewTokens}};
+            {QStringLiteral("max_new_tokens"), maxNewTokens}, {QStringLiteral("name"), name}};
 }
 
 IdentifyParams IdentifyParams::fromJson(const QJsonObject &o)
@@ -47,6 +47,7 @@ IdentifyParams IdentifyParams::fromJson(const QJsonObject &o)
     p.batchSize = o.value(QStringLiteral("batch_size")).toInt(p.batchSize);
     p.limit = o.value(QStringLiteral("limit")).toInteger(p.limit);
     p.maxNewTokens = o.value(QStringLiteral("max_new_tokens")).toInt(p.maxNewTokens);
+    p.name = o.value(QStringLiteral("name")).toString();
     return p;
 }
 

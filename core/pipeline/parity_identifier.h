@@ -21,6 +21,7 @@ struct IdentifyParams
     int batchSize = 0;
     qint64 limit = 0;
     int maxNewTokens = 128;
+    QString name;   // the run's name (empty: one from the models)
     QJsonObject toJson() const;
     static IdentifyParams fromJson(const QJsonObject &o);
 };

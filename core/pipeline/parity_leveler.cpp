@@ -2,6 +2,7 @@
 
 #include "pipeline/task_prompts.h"
 
+#include "backends/model_identity.h"
 #include "backends/torch_runtime.h"
 #include "pipeline/leveler_checkpoints.h"
 #include "pipeline/leveler_optimizer.h"
@@ -36,7 +37,7 @@ QJsonObject AlignParams::toJson() const
             {QStringLiteral("save_every"), saveEvery}, {QStringLiteral("save_total_limit"), saveTotalLimit}, {QStringLiteral("eval_every"), evalEvery}, {QStringLiteral("held_out_fraction"), heldOutFraction},
             {QStringLiteral("train_prompt"), trainPrompt},
             {QStringLiteral("device"), device}, {QStringLiteral("dtype"), dtype}, {QStringLiteral("gradient_checkpointing"), gradientCheckpointing}, {QStringLiteral("min_pixels"), static_cast<qint64>(minPixels)},
-            {QStringLiteral("max_pixels"), static_cast<qint64>(maxPixels)}};
+            {QStringLiteral("max_pixels"), static_cast<qint64>(maxPixels)}, {QStringLiteral("name"), name}};
 }
 
 AlignParams AlignParams::fromJson(const QJsonObject &o)
@@ -82,6 +83,7 @@ AlignParams AlignParams::fromJson(const QJsonObject &o)
     p.gradientCheckpointing = o.value(QStringLiteral("gradient_checkpointing")).toString(p.gradientCheckpointing);
     p.minPixels = integer("min_pixels", p.minPixels);
     p.maxPixels = integer("max_pixels", p.maxPixels);
+    p.name = o.value(QStringLiteral("name")).toString();
     return p;
 }
 
@@ -219,9 +221,14 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
         bool cancelled = false;
         // A complete model folder (adapters merged) plus what resuming needs: optimizer state
         // (moments, masters, raw adapters), step and losses.
+        const QString runName = [&] {
+            QSqlDatabase db = ws.connection();
+            return store::scalar(db, QStringLiteral("SELECT name FROM runs WHERE id = ?"), {run.id()}).toString();
+        }();
         auto saveCheckpoint = [&](std::int64_t step) {
             const QString dir = checkpointDir(runDir, step);
             model->saveModelFolder(dir);
+            backends::writeCheckpointRecord(dir, run.id(), runName, step);
             std::vector<torch::Tensor> keep;
             vlm::writeSafetensors(QDir(dir).filePath(QStringLiteral("optimizer.safetensors")), optimizer.state(keep, lora));
             writeTrainerState(dir, step, totalSteps, lossHistory);

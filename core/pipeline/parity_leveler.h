@@ -57,6 +57,7 @@ struct AlignParams
     // The image budget; 0: the model's preprocessor_config.json ("model" on the command line).
     std::int64_t minPixels = 128 * 28 * 28;
     std::int64_t maxPixels = 512 * 28 * 28;
+    QString name; // the run's name, also the aligned model's (empty: one from the model and the selection)
 
     QJsonObject toJson() const;
     static AlignParams fromJson(const QJsonObject &o);

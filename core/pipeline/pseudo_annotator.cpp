@@ -14,7 +14,8 @@ namespace mpa::pipeline {
 QJsonObject AnnotateParams::toJson() const
 {
     return {{QStringLiteral("task"), task}, {QStringLiteral("pairs_per_image"), pairsPerImage}, {QStringLiteral("batch_size"), batchSize},
-            {QStringLiteral("limit"), static_cast<qint64>(limit)}, {QStringLiteral("max_new_tokens"), maxNewTokens}, {QStringLiteral("images"), images}};
+            {QStringLiteral("limit"), static_cast<qint64>(limit)}, {QStringLiteral("max_new_tokens"), maxNewTokens}, {QStringLiteral("images"), images},
+            {QStringLiteral("name"), name}};
 }
 
 AnnotateParams AnnotateParams::fromJson(const QJsonObject &o)
@@ -26,6 +27,7 @@ AnnotateParams AnnotateParams::fromJson(const QJsonObject &o)
     p.limit = o.value(QStringLiteral("limit")).toInteger(p.limit);
     p.maxNewTokens = o.value(QStringLiteral("max_new_tokens")).toInt(p.maxNewTokens);
     p.images = o.value(QStringLiteral("images")).toString();
+    p.name = o.value(QStringLiteral("name")).toString();
     return p;
 }
 

@@ -16,6 +16,7 @@ struct AnnotateParams
     qint64 limit = 0;  // 0: every image
     QString images;    // a GLOB on image paths ("*/pool/text/*"); empty: every image
     int maxNewTokens = 128;
+    QString name;      // the run's name (empty: one from the task and the model)
     QJsonObject toJson() const;
     static AnnotateParams fromJson(const QJsonObject &o);
 };

@@ -44,7 +44,9 @@ RunScope::RunScope(const store::Workspace &ws, store::RunKind kind, const QStrin
             throw Error(QStringLiteral("%1: run %2 is being executed by another process").arg(ws.root()).arg(m_id));
     };
     if (resumeRunId == 0) {
-        m_id = catalog.createRun(kind, name, params);
+        // A name the user gave (the `name` setting) wins over the job's generated one.
+        const QString given = params.value(QStringLiteral("name")).toString().trimmed();
+        m_id = catalog.createRun(kind, given.isEmpty() ? name : given, params);
         t_lastRunOnThisThread = m_id;
         takeLock();
         return;
