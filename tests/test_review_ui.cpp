@@ -285,35 +285,32 @@ void TestReviewUi::launchRefusalsNameTheReason()
 {
     QTemporaryDir tmp;
     const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("w")));
-    ui::LaunchRequest r;
-    r.kind = ui::JobKind::Annotate;
-    r.model = tmp.filePath(QStringLiteral("nowhere"));
-    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("does not exist")));
+    using jobs::JobKind;
+    auto config = [](JobKind kind, const QJsonObject &settings) { return jobs::runConfiguration(kind, {}, settings); };
+    QJsonObject a{{QStringLiteral("model"), tmp.filePath(QStringLiteral("nowhere"))}};
+    QVERIFY(ui::launchRefusal(ws, JobKind::Annotate, config(JobKind::Annotate, a)).contains(QLatin1String("does not exist")));
     // A folder that is not a model.
     QDir().mkpath(tmp.filePath(QStringLiteral("empty")));
-    r.model = tmp.filePath(QStringLiteral("empty"));
-    QVERIFY(!ui::launchRefusal(ws, r).isEmpty());
-    r.device = QStringLiteral("cuda");
+    a.insert(QStringLiteral("model"), tmp.filePath(QStringLiteral("empty")));
+    QVERIFY(!ui::launchRefusal(ws, JobKind::Annotate, config(JobKind::Annotate, a)).isEmpty());
+    a.insert(QStringLiteral("device"), QStringLiteral("cuda"));
     if (!backends::torchRuntimeInfo().cudaAvailable)
-        QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("CUDA was requested")));
-    r.device = QStringLiteral("cpu");
+        QVERIFY(ui::launchRefusal(ws, JobKind::Annotate, config(JobKind::Annotate, a)).contains(QLatin1String("CUDA was requested")));
+    a.insert(QStringLiteral("device"), QStringLiteral("cpu"));
     if (!test::fixturesDir().isEmpty()) {
-        const QString model = test::fixture(QStringLiteral("qwen2vl-tiny")); // no tokenizer.json there
-        r.model = model;
-        QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("tokenizer.json")));
+        a.insert(QStringLiteral("model"), test::fixture(QStringLiteral("qwen2vl-tiny"))); // no tokenizer.json there
+        QVERIFY(ui::launchRefusal(ws, JobKind::Annotate, config(JobKind::Annotate, a)).contains(QLatin1String("tokenizer.json")));
     }
     // An endpoint is checked when the run connects; the workspace still needs images.
-    r.model = QStringLiteral("http://127.0.0.1:9/v1");
-    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("no readable images")));
-    r.kind = ui::JobKind::Identify;
-    r.smallModel = r.model;
-    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("same folder")));
-    r.smallModel = QStringLiteral("http://127.0.0.1:10/v1");
-    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("no parsed pseudo")));
-    r.kind = ui::JobKind::Align;
-    QVERIFY(ui::launchRefusal(ws, r).contains(QLatin1String("No approved knowledge gaps")));
-    r.selection = QStringLiteral("all");
-    QVERIFY(ui::launchRefusal(ws, r).isEmpty());
+    const QString endpoint = QStringLiteral("http://127.0.0.1:9/v1");
+    a.insert(QStringLiteral("model"), endpoint);
+    QVERIFY(ui::launchRefusal(ws, JobKind::Annotate, config(JobKind::Annotate, a)).contains(QLatin1String("no readable images")));
+    QJsonObject i{{QStringLiteral("large_model"), endpoint}, {QStringLiteral("small_model"), endpoint}};
+    QVERIFY(ui::launchRefusal(ws, JobKind::Identify, config(JobKind::Identify, i)).contains(QLatin1String("same folder")));
+    i.insert(QStringLiteral("small_model"), QStringLiteral("http://127.0.0.1:10/v1"));
+    QVERIFY(ui::launchRefusal(ws, JobKind::Identify, config(JobKind::Identify, i)).contains(QLatin1String("no parsed pseudo")));
+    QJsonObject al{{QStringLiteral("model"), endpoint}};
+    QVERIFY(ui::launchRefusal(ws, JobKind::Align, config(JobKind::Align, al)).contains(QLatin1String("No approved knowledge gaps")));
     // The dialog shows the configuration and disables Launch while refused.
     ui::JobLauncherDialog dialog(ws, ui::JobKind::Align);
     QVERIFY(!dialog.refusal().isEmpty());
@@ -322,7 +319,7 @@ void TestReviewUi::launchRefusalsNameTheReason()
     // The GPU preset fills device and precision; without CUDA the launch is refused for that.
     auto *preset = dialog.findChild<QComboBox *>(QStringLiteral("preset"));
     QVERIFY(preset);
-    preset->setCurrentIndex(2);
+    preset->setCurrentIndex(2); // GPU server
     QVERIFY(preview->toPlainText().contains(QLatin1String("\"dtype\": \"bf16\"")));
     if (!backends::torchRuntimeInfo().cudaAvailable)
         QVERIFY(dialog.refusal().contains(QLatin1String("CUDA")));

@@ -1,60 +1,36 @@
 #include "job_launcher.h"
 
+#include "option_field.h"
+
 #include "backends/torch_runtime.h"
+#include "pipeline/training_data.h"
+#include "store/rows.h"
 #include "store/sql_util.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "vlm/vlm_model.h"
 
 #include <QApplication>
 #include <QComboBox>
-#include <QPointer>
-#include <QThread>
 #include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QJsonDocument>
 #include <QLabel>
-#include <QLineEdit>
+#include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
-#include <QSpinBox>
+#include <QThread>
 #include <QToolButton>
 #include <QVBoxLayout>
 
-namespace mpa::ui {
+#include <cmath>
 
-QJsonObject LaunchRequest::toConfig() const
-{
-    QJsonObject o{{QStringLiteral("device"), device}, {QStringLiteral("dtype"), dtype}, {QStringLiteral("batch_size"), batch}};
-    switch (kind) {
-    case JobKind::Annotate:
-        o.insert(QStringLiteral("model"), model);
-        o.insert(QStringLiteral("task"), task);
-        o.insert(QStringLiteral("pairs_per_image"), 1);
-        o.insert(QStringLiteral("max_new_tokens"), maxNewTokens);
-        break;
-    case JobKind::Identify:
-        o.insert(QStringLiteral("large_model"), model);
-        o.insert(QStringLiteral("small_model"), smallModel);
-        o.insert(QStringLiteral("criterion"), criterion);
-        o.insert(QStringLiteral("max_new_tokens"), maxNewTokens);
-        break;
-    case JobKind::Align:
-        o.insert(QStringLiteral("model"), model);
-        o.insert(QStringLiteral("selection"), selection);
-        o.insert(QStringLiteral("method"), method);
-        o.remove(QStringLiteral("batch_size"));
-        break;
-    case JobKind::Evaluate:
-        o.insert(QStringLiteral("model"), model);
-        o.insert(QStringLiteral("dataset"), dataset);
-        o.insert(QStringLiteral("max_new_tokens"), maxNewTokens);
-        break;
-    }
-    return o;
-}
+namespace mpa::ui {
 
 namespace {
 
@@ -84,43 +60,76 @@ qint64 count(const store::Workspace &ws, const QString &sql)
     return store::scalar(db, sql).toLongLong();
 }
 
+QString title(JobKind kind)
+{
+    switch (kind) {
+    case JobKind::Annotate: return QObject::tr("Pseudo-annotate images");
+    case JobKind::Identify: return QObject::tr("Identify parity");
+    case JobKind::Align: return QObject::tr("Align the small model");
+    case JobKind::Evaluate: return QObject::tr("Evaluate a model");
+    }
+    return {};
+}
+
+// Values a field offers beside what is typed: registered models by role, imported benchmarks
+// and their splits. Read once when the dialog opens (small tables).
+QStringList suggestionsFor(const store::Workspace &ws, const jobs::JobOption &o)
+{
+    QStringList out;
+    try {
+        QSqlDatabase db = ws.connection();
+        store::Rows rows;
+        if (o.type == jobs::OptionType::Model) {
+            // The role's models first, then the others; aligned checkpoints are "other".
+            rows = store::readRows(db, QStringLiteral("SELECT location FROM models WHERE kind IN ('native', 'http') AND location != '' "
+                                                      "ORDER BY role = ? DESC, id DESC"),
+                                   {o.modelRole.isEmpty() ? QStringLiteral("other") : o.modelRole});
+        } else if (o.key == QLatin1String("dataset")) {
+            rows = store::readRows(db, QStringLiteral("SELECT DISTINCT dataset FROM benchmark_items ORDER BY dataset"));
+        } else if (o.key == QLatin1String("split")) {
+            rows = store::readRows(db, QStringLiteral("SELECT DISTINCT split FROM benchmark_items ORDER BY split"));
+        }
+        for (const QVariantList &r : rows.rows)
+            if (!out.contains(r.at(0).toString()))
+                out << r.at(0).toString();
+    } catch (const Error &) {
+        // No suggestions; typing still works.
+    }
+    return out;
+}
+
 } // namespace
 
-QString launchRefusal(const store::Workspace &ws, const LaunchRequest &r)
+QString launchRefusal(const store::Workspace &ws, JobKind kind, const QJsonObject &c)
 {
     if (ws.isReadOnly())
         return QObject::tr("The workspace is open read-only.");
-    if (r.device.startsWith(QLatin1String("cuda")) && !backends::torchRuntimeInfo().cudaAvailable)
+    if (c.value(QStringLiteral("device")).toString().startsWith(QLatin1String("cuda")) && !backends::torchRuntimeInfo().cudaAvailable)
         return QObject::tr("CUDA was requested but is not available (%1).").arg(backends::describeTorchRuntime());
-    switch (r.kind) {
+    for (const jobs::JobOption &o : jobs::jobOptions(kind))
+        if (o.type == jobs::OptionType::Model)
+            if (const QString p = modelProblem(c.value(o.key).toString(), o.label.toLower()); !p.isEmpty())
+                return p;
+    switch (kind) {
     case JobKind::Annotate:
-        if (const QString p = modelProblem(r.model, QObject::tr("large model")); !p.isEmpty())
-            return p;
         if (count(ws, QStringLiteral("SELECT count(*) FROM images WHERE status = 'ok'")) == 0)
             return QObject::tr("The workspace has no readable images: import an image folder first.");
         break;
     case JobKind::Identify:
-        if (const QString p = modelProblem(r.model, QObject::tr("large model")); !p.isEmpty())
-            return p;
-        if (const QString p = modelProblem(r.smallModel, QObject::tr("small model")); !p.isEmpty())
-            return p;
-        if (r.model == r.smallModel)
+        if (c.value(QStringLiteral("large_model")).toString() == c.value(QStringLiteral("small_model")).toString())
             return QObject::tr("The large and the small model are the same folder.");
         if (count(ws, QStringLiteral("SELECT count(*) FROM samples WHERE parse_status = 'ok'")) == 0)
             return QObject::tr("There are no parsed pseudo question-answer pairs yet: run the Pseudo Annotator first.");
         break;
     case JobKind::Align:
-        if (const QString p = modelProblem(r.model, QObject::tr("small model")); !p.isEmpty())
-            return p;
-        if (r.selection == QLatin1String("approved-gaps")
-            && count(ws, QStringLiteral("SELECT count(*) FROM samples WHERE outcome = 'gap' AND review_state = 'approved'")) == 0)
-            return QObject::tr("No approved knowledge gaps yet: identify parity, then approve gaps in the Review view (A).");
+        if (pipeline::selectTrainingSamples(ws, c.value(QStringLiteral("selection")).toString(), 0).empty())
+            return c.value(QStringLiteral("selection")).toString() == QLatin1String("approved-gaps")
+                       ? QObject::tr("No approved knowledge gaps yet: identify parity, then approve gaps in the Review view (A).")
+                       : QObject::tr("This training set is empty: identify parity first.");
         break;
     case JobKind::Evaluate:
-        if (const QString p = modelProblem(r.model, QObject::tr("model")); !p.isEmpty())
-            return p;
-        if (r.dataset.isEmpty())
-            return QObject::tr("Import a benchmark first (mpa import --dataset ...).");
+        if (c.value(QStringLiteral("dataset")).toString().isEmpty())
+            return QObject::tr("Choose a benchmark (import one first: File > Import annotations).");
         break;
     }
     return {};
@@ -130,159 +139,218 @@ JobLauncherDialog::JobLauncherDialog(const store::Workspace &ws, JobKind kind, Q
     : QDialog(parent)
     , m_ws(ws)
     , m_kind(kind)
-    , m_model(new QLineEdit(this))
-    , m_device(new QComboBox(this))
-    , m_dtype(new QComboBox(this))
-    , m_batch(new QSpinBox(this))
-    , m_tokens(new QSpinBox(this))
     , m_preset(new QComboBox(this))
     , m_preview(new QPlainTextEdit(this))
+    , m_info(new QLabel(this))
     , m_reason(new QLabel(this))
 {
-    static const char *titles[] = {"Pseudo-annotate images", "Identify parity", "Align the small model", "Evaluate a model"};
-    setWindowTitle(tr(titles[static_cast<int>(kind)]));
+    setWindowTitle(title(kind));
     auto *form = new QFormLayout;
-    // Presets fill the fields; everything stays editable and the preview shows the result.
     m_preset->setObjectName(QStringLiteral("preset"));
-    m_preset->addItem(tr("MPA defaults (CPU, float32, batch 4, 128 new tokens)"));
-    m_preset->addItem(tr("Quick look (CPU, batch 1, 32 new tokens)"));
-    m_preset->addItem(tr("GPU server (CUDA, bfloat16, batch 16)"));
-    form->addRow(tr("Preset"), m_preset);
-    auto folderRow = [this, form](QLineEdit *edit, const QString &label) {
-        auto *row = new QHBoxLayout;
-        auto *browse = new QToolButton(this);
-        browse->setText(QStringLiteral("…"));
-        row->addWidget(edit, 1);
-        row->addWidget(browse);
-        edit->setPlaceholderText(tr("model folder or http(s)://host:port/v1"));
-        form->addRow(label, row);
-        connect(browse, &QToolButton::clicked, this, [this, edit] {
-            const QString dir = QFileDialog::getExistingDirectory(this, tr("Model folder"));
-            if (!dir.isEmpty())
-                edit->setText(dir);
-        });
-        connect(edit, &QLineEdit::textChanged, this, &JobLauncherDialog::update);
-    };
-    folderRow(m_model, kind == JobKind::Identify ? tr("Large model") : kind == JobKind::Align ? tr("Small model") : kind == JobKind::Annotate ? tr("Large model") : tr("Model"));
-    if (kind == JobKind::Identify) {
-        m_small = new QLineEdit(this);
-        folderRow(m_small, tr("Small model"));
+    const QList<jobs::JobPreset> presets = jobs::jobPresets(kind);
+    for (const jobs::JobPreset &p : presets)
+        m_preset->addItem(p.name);
+    auto *presetRow = new QHBoxLayout;
+    presetRow->addWidget(m_preset, 1);
+    auto *load = new QPushButton(tr("Load…"), this);
+    auto *save = new QPushButton(tr("Save…"), this);
+    load->setObjectName(QStringLiteral("load-config"));
+    save->setObjectName(QStringLiteral("save-config"));
+    load->setToolTip(tr("Read a run configuration (mpa %1 --config FILE reads the same JSON).").arg(jobs::jobKindName(kind)));
+    save->setToolTip(tr("Write this run configuration (mpa %1 --config FILE runs it headless).").arg(jobs::jobKindName(kind)));
+    presetRow->addWidget(load);
+    presetRow->addWidget(save);
+    form->addRow(tr("Preset"), presetRow);
+
+    // The advanced options sit in a collapsed section below the basic ones.
+    auto *advanced = new QGroupBox(tr("Advanced"), this);
+    auto *advancedForm = new QFormLayout(advanced);
+    advanced->setVisible(false);
+    auto *showAdvanced = new QToolButton(this);
+    showAdvanced->setText(tr("Advanced settings"));
+    showAdvanced->setCheckable(true);
+    showAdvanced->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    showAdvanced->setArrowType(Qt::RightArrow);
+    connect(showAdvanced, &QToolButton::toggled, this, [advanced, showAdvanced](bool on) {
+        advanced->setVisible(on);
+        showAdvanced->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
+    });
+    for (const jobs::JobOption &o : jobs::jobOptions(kind)) {
+        auto *f = new OptionField(o, suggestionsFor(ws, o), this);
+        m_fields.insert(o.flag, f);
+        auto *label = new QLabel(o.label, this);
+        label->setToolTip(o.help);
+        (o.advanced ? advancedForm : form)->addRow(label, f);
+        connect(f, &OptionField::edited, this, &JobLauncherDialog::update);
     }
-    m_choice = new QComboBox(this);
-    if (kind == JobKind::Annotate) {
-        m_choice->addItems({QStringLiteral("text"), QStringLiteral("chart"), QStringLiteral("knowledge")});
-        form->addRow(tr("Task"), m_choice);
-    } else if (kind == JobKind::Identify) {
-        m_choice->addItems({QStringLiteral("mpa"), QStringLiteral("vqa"), QStringLiteral("anls"), QStringLiteral("relaxed")});
-        form->addRow(tr("Criterion"), m_choice);
-    } else if (kind == JobKind::Align) {
-        m_choice->addItems({QStringLiteral("approved-gaps"), QStringLiteral("gaps"), QStringLiteral("all"), QStringLiteral("random")});
-        form->addRow(tr("Training set"), m_choice);
-    } else {
-        QSqlDatabase db = ws.connection();
-        QSqlQuery q = store::exec(db, QStringLiteral("SELECT DISTINCT dataset FROM benchmark_items ORDER BY dataset"));
-        while (q.next())
-            m_choice->addItem(q.value(0).toString());
-        form->addRow(tr("Benchmark"), m_choice);
-    }
-    m_device->addItems({QStringLiteral("cpu"), QStringLiteral("cuda")});
-    m_dtype->addItems({QStringLiteral("f32"), QStringLiteral("bf16"), QStringLiteral("f16")});
-    m_batch->setRange(1, 256);
-    m_batch->setValue(4);
-    m_tokens->setRange(1, 4096);
-    m_tokens->setValue(128);
-    form->addRow(tr("Device"), m_device);
-    form->addRow(tr("Precision"), m_dtype);
-    form->addRow(tr("Batch"), m_batch);
-    form->addRow(tr("Max new tokens"), m_tokens);
     m_preview->setReadOnly(true);
-    m_preview->setMaximumHeight(160);
+    m_preview->setMaximumHeight(140);
+    m_info->setWordWrap(true);
     m_reason->setWordWrap(true);
     m_reason->setStyleSheet(QStringLiteral("color: #c62828"));
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
     m_launch = buttons->addButton(tr("Launch"), QDialogButtonBox::AcceptRole);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
-    layout->addWidget(new QLabel(tr("Run configuration (reproducible with mpa --config):"), this));
+    layout->addWidget(showAdvanced);
+    layout->addWidget(advanced);
+    layout->addWidget(new QLabel(tr("Run configuration (the same JSON as mpa %1 --config):").arg(jobs::jobKindName(kind)), this));
     layout->addWidget(m_preview);
+    layout->addWidget(m_info);
     layout->addWidget(m_reason);
     layout->addWidget(buttons);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    for (QComboBox *c : {m_choice, m_device, m_dtype})
-        connect(c, &QComboBox::currentTextChanged, this, &JobLauncherDialog::update);
-    connect(m_batch, &QSpinBox::valueChanged, this, &JobLauncherDialog::update);
-    connect(m_preset, &QComboBox::currentIndexChanged, this, &JobLauncherDialog::applyPreset);
-    connect(m_tokens, &QSpinBox::valueChanged, this, &JobLauncherDialog::update);
-    update();
+    connect(m_preset, &QComboBox::currentIndexChanged, this, [this, presets](int i) {
+        if (i < 0 || i >= presets.size())
+            return;
+        // A preset sets the settings it names over the defaults; models, benchmark and name stay.
+        QJsonObject c = jobs::runConfiguration(m_kind, {}, presets.at(i).settings);
+        for (const jobs::JobOption &o : jobs::jobOptions(m_kind))
+            if (o.type == jobs::OptionType::Model || o.key == QLatin1String("dataset") || o.key == QLatin1String("split") || o.key == QLatin1String("name"))
+                c.insert(o.key, m_fields.value(o.flag)->text());
+        applyConfiguration(c);
+    });
+    connect(load, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Run configuration"), {}, tr("JSON (*.json);;All files (*)"));
+        if (!path.isEmpty())
+            loadConfigurationFile(path);
+    });
+    connect(save, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Run configuration"), jobs::jobKindName(m_kind) + QStringLiteral(".json"),
+                                                          tr("JSON (*.json)"));
+        if (!path.isEmpty())
+            saveConfigurationFile(path);
+    });
+    applyConfiguration(jobs::runConfiguration(kind, {}));
+    // The first registered model of each role is preselected.
+    for (OptionField *f : std::as_const(m_fields))
+        if (f->option().type == jobs::OptionType::Model || f->option().key == QLatin1String("dataset"))
+            if (const QStringList s = suggestionsFor(ws, f->option()); !s.isEmpty())
+                f->setText(s.first());
 }
 
-void JobLauncherDialog::applyPreset(int index)
+QJsonObject JobLauncherDialog::configuration() const
 {
-    struct Preset
-    {
-        const char *device, *dtype;
-        int batch, tokens;
-    };
-    static const Preset presets[] = {{"cpu", "f32", 4, 128}, {"cpu", "f32", 1, 32}, {"cuda", "bf16", 16, 128}};
-    const Preset &p = presets[std::clamp(index, 0, 2)];
-    m_device->setCurrentText(QString::fromLatin1(p.device));
-    m_dtype->setCurrentText(QString::fromLatin1(p.dtype));
-    m_batch->setValue(p.batch);
-    m_tokens->setValue(p.tokens);
-    update();
+    return jobs::runConfiguration(m_kind, [this](const QString &flag) -> std::optional<QString> {
+        const OptionField *f = m_fields.value(flag);
+        if (!f)
+            return std::nullopt;
+        const QString t = f->text();
+        // An empty numeric field keeps the default rather than failing.
+        const auto type = f->option().type;
+        if (t.isEmpty() && type != jobs::OptionType::Model && type != jobs::OptionType::Text && type != jobs::OptionType::Choice
+            && type != jobs::OptionType::FlagSet && type != jobs::OptionType::List)
+            return std::nullopt;
+        return t;
+    });
 }
 
-LaunchRequest JobLauncherDialog::request() const
+void JobLauncherDialog::applyConfiguration(const QJsonObject &config)
 {
-    LaunchRequest r;
-    r.kind = m_kind;
-    r.model = m_model->text().trimmed();
-    r.smallModel = m_small ? m_small->text().trimmed() : QString();
-    r.device = m_device->currentText();
-    r.dtype = m_dtype->currentText();
-    r.batch = m_batch->value();
-    r.maxNewTokens = m_tokens->value();
-    const QString choice = m_choice->currentText();
-    switch (m_kind) {
-    case JobKind::Annotate: r.task = choice; break;
-    case JobKind::Identify: r.criterion = choice; break;
-    case JobKind::Align: r.selection = choice; break;
-    case JobKind::Evaluate: r.dataset = choice; break;
+    const QJsonObject full = jobs::runConfiguration(m_kind, {}, config);
+    for (const jobs::JobOption &o : jobs::jobOptions(m_kind)) {
+        OptionField *f = m_fields.value(o.flag);
+        const QSignalBlocker block(f);
+        f->setText(jobs::optionText(o, full));
     }
-    return r;
+    update();
+}
+
+QStringList JobLauncherDialog::optionFlags() const
+{
+    return m_fields.keys();
+}
+
+OptionField *JobLauncherDialog::field(const QString &flag) const
+{
+    return m_fields.value(flag);
+}
+
+bool JobLauncherDialog::loadConfigurationFile(const QString &path)
+{
+    try {
+        applyConfiguration(json::readFile(path).object());
+        return true;
+    } catch (const Error &e) {
+        QMessageBox::warning(this, tr("Load run configuration"), e.message());
+        return false;
+    }
+}
+
+bool JobLauncherDialog::saveConfigurationFile(const QString &path)
+{
+    try {
+        json::writeFile(path, QJsonDocument(configuration()));
+        return true;
+    } catch (const Error &e) {
+        QMessageBox::warning(this, tr("Save run configuration"), e.message());
+        return false;
+    }
 }
 
 QString JobLauncherDialog::refusal() const
 {
-    return launchRefusal(m_ws, request());
+    try {
+        return launchRefusal(m_ws, m_kind, configuration());
+    } catch (const Error &e) {
+        return e.message();
+    }
 }
 
 void JobLauncherDialog::update()
 {
-    const LaunchRequest r = request();
-    m_preview->setPlainText(QString::fromUtf8(QJsonDocument(r.toConfig()).toJson(QJsonDocument::Indented)));
-    // Validating a model folder reads files: off the GUI thread, newest request wins. Launch
-    // stays disabled until the answer arrives.
+    QJsonObject c;
+    try {
+        c = configuration();
+    } catch (const Error &e) {
+        m_preview->clear();
+        showCheck(e.message(), {});
+        return;
+    }
+    m_preview->setPlainText(QString::fromUtf8(QJsonDocument(c).toJson(QJsonDocument::Indented)));
+    // Validating a model folder and counting the training set read files: off the GUI thread,
+    // newest request wins. Launch stays disabled until the answer arrives.
     m_launch->setEnabled(false);
     m_reason->setText(tr("checking…"));
     const quint64 check = ++m_check;
     const store::Workspace ws = m_ws;
+    const JobKind kind = m_kind;
     QPointer<JobLauncherDialog> self(this);
-    QThread *worker = QThread::create([self, check, ws, r]() mutable {
-        const QString why = launchRefusal(ws, r);
+    QThread *worker = QThread::create([self, check, ws, kind, c]() mutable {
+        QString why, info;
+        try {
+            why = launchRefusal(ws, kind, c);
+            if (kind == JobKind::Align) {
+                const auto n = static_cast<qint64>(pipeline::selectTrainingSamples(ws, c.value(QStringLiteral("selection")).toString(),
+                                                                                   static_cast<std::uint64_t>(c.value(QStringLiteral("seed")).toInteger()))
+                                                       .size());
+                const qint64 perStep = std::max<qint64>(1, c.value(QStringLiteral("batch_size")).toInteger(1) * c.value(QStringLiteral("grad_accum")).toInteger(1));
+                qint64 steps = static_cast<qint64>(std::ceil(static_cast<double>(n) / static_cast<double>(perStep))) * c.value(QStringLiteral("epochs")).toInteger(1);
+                if (const qint64 cap = c.value(QStringLiteral("max_steps")).toInteger(); cap > 0)
+                    steps = std::min(steps, cap);
+                info = QObject::tr("The training set \"%1\" gives %2 samples: about %3 optimizer steps. Only approved knowledge gaps train by default.")
+                           .arg(c.value(QStringLiteral("selection")).toString())
+                           .arg(n)
+                           .arg(steps);
+            }
+        } catch (const Error &e) {
+            why = e.message();
+        }
         ws.releaseThreadConnection();
-        QMetaObject::invokeMethod(qApp, [self = std::move(self), check, why] {
+        QMetaObject::invokeMethod(qApp, [self = std::move(self), check, why, info] {
             if (self && check == self->m_check)
-                self->showRefusal(why);
+                self->showCheck(why, info);
         }, Qt::QueuedConnection);
     });
     connect(worker, &QThread::finished, worker, &QObject::deleteLater);
     worker->start();
 }
 
-void JobLauncherDialog::showRefusal(const QString &why)
+void JobLauncherDialog::showCheck(const QString &why, const QString &info)
 {
+    m_info->setText(info);
+    m_info->setVisible(!info.isEmpty());
     m_reason->setText(why);
     m_launch->setEnabled(why.isEmpty());
 }

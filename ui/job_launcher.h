@@ -1,69 +1,58 @@
 #pragma once
-// The run launchers: one dialog per job kind (annotate, identify, align, evaluate) with the
-// settings a run needs, a preview of the reproducible run configuration (the same JSON
-// `mpa <kind> --config` reads), and a refusal with the reason when the launch cannot work
+// The run launchers: one dialog per job kind, its fields generated from the job's option list
+// (jobs/job_options.h: the same list `mpa <kind>` parses, so the two cannot drift), basic
+// settings first and the rest under "Advanced". Presets (the paper's defaults, exactly what
+// `mpa demo run` uses, ...), Load/Save of the `--config` JSON, a preview of the run
+// configuration, registered models offered by role, for alignment the number of training
+// samples the selection gives, and a refusal with the reason when the launch cannot work
 // (model folder missing or broken, CUDA requested but absent, nothing to work on).
+#include "jobs/job_options.h"
 #include "store/workspace.h"
 
 #include <QDialog>
 #include <QJsonObject>
+#include <QMap>
 
 class QComboBox;
-class QFormLayout;
-class QLineEdit;
-class QPlainTextEdit;
 class QLabel;
+class QPlainTextEdit;
 class QPushButton;
-class QSpinBox;
 
 namespace mpa::ui {
 
-enum class JobKind { Annotate, Identify, Align, Evaluate };
+class OptionField;
 
-struct LaunchRequest
-{
-    JobKind kind = JobKind::Annotate;
-    QString model;      // annotate/align/evaluate; the large model for identify
-    QString smallModel; // identify
-    QString device = QStringLiteral("cpu");
-    QString dtype = QStringLiteral("f32");
-    QString task = QStringLiteral("text");
-    QString criterion = QStringLiteral("mpa");
-    QString selection = QStringLiteral("approved-gaps");
-    QString method = QStringLiteral("full");
-    QString dataset;
-    int batch = 4;
-    int maxNewTokens = 128;
-    QJsonObject toConfig() const; // the run configuration, as `mpa <kind> --save-config` writes it
-};
+using jobs::JobKind;
 
-// Empty when the request can run on this workspace now, else the reason (one sentence).
-QString launchRefusal(const store::Workspace &ws, const LaunchRequest &request);
+// Empty when the configuration can run on this workspace now, else the reason (one sentence).
+QString launchRefusal(const store::Workspace &ws, JobKind kind, const QJsonObject &config);
 
 class JobLauncherDialog : public QDialog
 {
     Q_OBJECT
 public:
     JobLauncherDialog(const store::Workspace &ws, JobKind kind, QWidget *parent = nullptr);
-    LaunchRequest request() const;
+    JobKind kind() const { return m_kind; }
+    // The run configuration the fields hold; throws mpa::Error naming a field with a bad value.
+    QJsonObject configuration() const;
     QString refusal() const;
+    // Fills every field from a configuration (a preset, a loaded --config file, a stored run).
+    void applyConfiguration(const QJsonObject &config);
+    QStringList optionFlags() const; // the options it offers, by flag
+    OptionField *field(const QString &flag) const;
+    bool loadConfigurationFile(const QString &path);
+    bool saveConfigurationFile(const QString &path);
 
 private:
     void update();
-    void showRefusal(const QString &why);
+    void showCheck(const QString &why, const QString &info);
     quint64 m_check = 0; // the newest validation request; older answers are dropped
     store::Workspace m_ws;
     JobKind m_kind;
-    QLineEdit *m_model;
-    QLineEdit *m_small = nullptr;
-    QComboBox *m_device;
-    QComboBox *m_dtype;
-    QComboBox *m_choice = nullptr; // task / criterion / selection / dataset
-    void applyPreset(int index);
-    QSpinBox *m_batch;
-    QSpinBox *m_tokens;
+    QMap<QString, OptionField *> m_fields;
     QComboBox *m_preset;
     QPlainTextEdit *m_preview;
+    QLabel *m_info;
     QLabel *m_reason;
     QPushButton *m_launch;
 };

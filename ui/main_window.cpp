@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "backends/backend_factory.h"
 #include "job_launcher.h"
+#include "jobs/configured_job.h"
 #include "jobs/job_runner.h"
 #include "pipeline/evaluator.h"
 #include "pipeline/parity_identifier.h"
@@ -56,37 +57,6 @@
 namespace mpa::ui {
 
 namespace {
-
-// Runs one job of `kind` from its configuration (a LaunchRequest's toConfig(), or the params a
-// run stored). When resuming, the jobs take their settings from the run record themselves.
-pipeline::JobSummary runJob(const store::Workspace &ws, const QString &kind, const QJsonObject &c, qint64 resumeRunId, const ProgressFn &progress)
-{
-    backends::NativeBackendOptions native;
-    native.device = c.value(QStringLiteral("device")).toString(QStringLiteral("cpu"));
-    native.dtype = c.value(QStringLiteral("dtype")).toString(QStringLiteral("f32"));
-    native.batchSize = c.value(QStringLiteral("batch_size")).toInt(native.batchSize);
-    auto location = [&](const char *key) {
-        const QString m = c.value(QLatin1String(key)).toString();
-        return m.startsWith(QLatin1String("http")) ? m : QFileInfo(m).absoluteFilePath();
-    };
-    if (kind == QLatin1String("annotate")) {
-        auto b = backends::makeBackendFor(location("model"), native);
-        return pipeline::runPseudoAnnotator(ws, *b, location("model"), pipeline::AnnotateParams::fromJson(c), progress, resumeRunId);
-    }
-    if (kind == QLatin1String("identify")) {
-        auto l = backends::makeBackendFor(location("large_model"), native);
-        auto s = backends::makeBackendFor(location("small_model"), native);
-        return pipeline::runParityIdentifier(ws, *l, location("large_model"), *s, location("small_model"), pipeline::IdentifyParams::fromJson(c),
-                                             progress, resumeRunId);
-    }
-    if (kind == QLatin1String("evaluate")) {
-        auto b = backends::makeBackendFor(location("model"), native);
-        return pipeline::runEvaluation(ws, *b, location("model"), pipeline::EvaluateParams::fromJson(c), progress, resumeRunId);
-    }
-    if (kind == QLatin1String("align"))
-        return pipeline::runParityLeveler(ws, location("model"), pipeline::AlignParams::fromJson(c), progress, resumeRunId);
-    throw Error(QStringLiteral("runs of kind %1 cannot be started here").arg(kind));
-}
 
 // Long text is elided in the middle so both ends of a path stay readable.
 QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
@@ -511,26 +481,6 @@ QString MainWindow::alignRefusal() const
     return {};
 }
 
-void MainWindow::launchAlign()
-{
-    if (!m_ws)
-        return;
-    // Refuse what cannot work before anything starts.
-    if (const QString why = alignRefusal(); !why.isEmpty()) {
-        QMessageBox::information(this, tr("Alignment cannot start"), why);
-        return;
-    }
-    const store::WorkspaceStats stats = store::collectStats(*m_ws);
-    const QString model = QFileDialog::getExistingDirectory(this, tr("The small model's folder"));
-    if (model.isEmpty())
-        return;
-    pipeline::AlignParams params;
-    enqueueJob(tr("align"), [model, params](const store::Workspace &ws, const ProgressFn &progress) {
-        return pipeline::runParityLeveler(ws, model, params, progress);
-    });
-    statusBar()->showMessage(tr("Alignment queued (%1 approved gaps)").arg(stats.approvedGaps));
-}
-
 void MainWindow::resumeStoppedRun()
 {
     if (!m_ws)
@@ -575,11 +525,16 @@ int MainWindow::resumeRun(qint64 runId)
     }
     if (rows.isEmpty())
         return 0;
-    const QString kind = rows.at(0, 0).toString();
+    const QString kindName = rows.at(0, 0).toString();
+    const std::optional<jobs::JobKind> kind = jobs::jobKindFromName(kindName);
+    if (!kind) {
+        statusBar()->showMessage(tr("Runs of kind %1 cannot be resumed here.").arg(kindName), 8000);
+        return 0;
+    }
     const QJsonObject p = QJsonDocument::fromJson(rows.at(0, 1).toString().toUtf8()).object();
     // Each job reads its own settings back from the run record; only the models are needed here.
-    return enqueueJob(tr("resume #%1 (%2)").arg(runId).arg(kind), [runId, kind, p](const store::Workspace &ws, const ProgressFn &progress) {
-        return runJob(ws, kind, p, runId, progress);
+    return enqueueJob(tr("resume #%1 (%2)").arg(runId).arg(kindName), [runId, kind, p](const store::Workspace &ws, const ProgressFn &progress) {
+        return jobs::runConfiguredJob(ws, *kind, p, runId, progress);
     });
 }
 
@@ -654,16 +609,19 @@ void MainWindow::launch(int kindValue)
     JobLauncherDialog dialog(*m_ws, kind, this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    const LaunchRequest r = dialog.request();
-    if (const QString why = launchRefusal(*m_ws, r); !why.isEmpty()) {
+    QJsonObject config;
+    try {
+        config = jobs::resolvedConfiguration(kind, dialog.configuration());
+    } catch (const Error &e) {
+        QMessageBox::information(this, tr("The run cannot start"), e.message());
+        return;
+    }
+    if (const QString why = launchRefusal(*m_ws, kind, config); !why.isEmpty()) {
         QMessageBox::information(this, tr("The run cannot start"), why);
         return;
     }
-    static const char *kinds[] = {"annotate", "identify", "align", "evaluate"};
-    const QString kindName = QString::fromLatin1(kinds[static_cast<int>(r.kind)]);
-    const QJsonObject config = r.toConfig();
-    enqueueJob(dialog.windowTitle(), [kindName, config](const store::Workspace &ws, const ProgressFn &progress) {
-        return runJob(ws, kindName, config, 0, progress);
+    enqueueJob(config.value(QStringLiteral("name")).toString(), [kind, config](const store::Workspace &ws, const ProgressFn &progress) {
+        return jobs::runConfiguredJob(ws, kind, config, 0, progress);
     });
     statusBar()->showMessage(tr("%1: queued").arg(dialog.windowTitle()));
 }

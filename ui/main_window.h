@@ -80,7 +80,6 @@ private:
     void importAnnotations();
     void reload();
     void buildMenus();
-    void launchAlign();
     void launch(int kind);
     void showShortcuts();
     void resumeStoppedRun();

@@ -47,14 +47,14 @@ namespace {
 
 JobOption model(const char *flag, const char *key, const QString &label, const QString &help, const char *role)
 {
-    JobOption o{QLatin1String(flag), QLatin1String(key), OptionType::Model, label, help, QStringLiteral("DIR")};
+    JobOption o{QLatin1String(flag), QLatin1String(key), OptionType::Model, label, help, QStringLiteral("DIR"), QString()};
     o.modelRole = QLatin1String(role);
     return o;
 }
 
 JobOption text(const char *flag, const char *key, const QString &label, const QString &help, const char *valueName, bool advanced = false)
 {
-    JobOption o{QLatin1String(flag), QLatin1String(key), OptionType::Text, label, help, QLatin1String(valueName)};
+    JobOption o{QLatin1String(flag), QLatin1String(key), OptionType::Text, label, help, QLatin1String(valueName), QString()};
     o.advanced = advanced;
     return o;
 }

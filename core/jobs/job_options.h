@@ -41,7 +41,7 @@ struct JobOption
     QString label;     // the launcher's label
     QString help;      // one line, for --help and the launcher's tooltip
     QString valueName; // --help's placeholder (DIR, N, X)
-    QJsonValue defaultValue; // undefined: unset unless given
+    QJsonValue defaultValue; // every option has one ("" for text and models)
     double minimum = 0, maximum = 0;
     QStringList choices;
     bool advanced = false; // the launcher's "Advanced" section

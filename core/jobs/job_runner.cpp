@@ -1,5 +1,7 @@
 #include "jobs/job_runner.h"
 
+#include "jobs/configured_job.h"
+
 #include "util/error.h"
 
 #include <QElapsedTimer>
@@ -118,7 +120,14 @@ void JobRunner::workerLoop()
             // succeed, whatever its run says: shown as failed, resumable once the cause is fixed.
             ok = !(s.failed > 0 && s.failed >= s.done);
             cancelled = s.cancelled;
-            message = ok ? s.summary() : QStringLiteral("every item failed (%1): %2").arg(s.failed).arg(s.summary());
+            // What happened in MPA's terms first ("7 knowledge gaps, ..."), then the counts.
+            QString what;
+            try {
+                what = s.runId > 0 ? describeFinishedRun(m_ws, s.runId) : QString();
+            } catch (const Error &) {
+            }
+            message = ok ? (what.isEmpty() ? s.summary() : QStringLiteral("%1 · %2").arg(what, s.summary()))
+                         : QStringLiteral("every item failed (%1): %2").arg(s.failed).arg(s.summary());
             runId = s.runId;
         } catch (const Error &e) {
             message = e.message();
