@@ -33,8 +33,9 @@ void TestMainWindow::showsImagesAndSamples()
     QVERIFY(window.openWorkspace(ws.root()));
     auto *tabs = window.findChild<QTabWidget *>();
     QVERIFY(tabs);
-    QCOMPARE(tabs->count(), 7); // Browser, Images, Samples, Review, Runs, Evaluation, Models
-    const QList<QTableView *> views = {qobject_cast<QTableView *>(tabs->widget(1)), qobject_cast<QTableView *>(tabs->widget(2))};
+    QCOMPARE(tabs->count(), 8); // Home, Browser, Images, Samples, Review, Runs, Evaluation, Models
+    QCOMPARE(tabs->currentIndex(), 0); // an opened workspace shows where it stands in the loop
+    const QList<QTableView *> views = {qobject_cast<QTableView *>(tabs->widget(2)), qobject_cast<QTableView *>(tabs->widget(3))};
     QCOMPARE(views[0]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->rowCount(), 1);
     QCOMPARE(views[1]->model()->index(0, 3).data().toString(), QStringLiteral("What?"));
@@ -56,13 +57,13 @@ void TestMainWindow::demoWorkspaceIsFilledByABackgroundJob()
     // The call returned at once (the loop runs on the job thread); the Evaluation view fills in
     // as the job's runs finish: teacher, student and the aligned student on three benchmarks.
     QTableView *results = nullptr;
-    for (QTableView *v : tabs->widget(5)->findChildren<QTableView *>())
+    for (QTableView *v : tabs->widget(6)->findChildren<QTableView *>())
         if (v->model()->headerData(0, Qt::Horizontal).toString() == QLatin1String("Run"))
             results = v;
     QVERIFY(results);
     QCOMPARE(results->model()->rowCount(), 0);
     QTRY_VERIFY_WITH_TIMEOUT(results->model()->rowCount() == 9, 180000);
-    auto *samples = qobject_cast<QTableView *>(tabs->widget(2));
+    auto *samples = qobject_cast<QTableView *>(tabs->widget(3));
     QTRY_COMPARE(samples->model()->rowCount(), 12); // one pseudo pair per pool image
 }
 

@@ -11,6 +11,8 @@
 #include "util/error.h"
 #include "backends/backend_factory.h"
 #include "job_launcher.h"
+#include "pipeline_home.h"
+#include "export_dialog.h"
 #include "jobs/configured_job.h"
 #include "jobs/job_runner.h"
 #include "pipeline/evaluator.h"
@@ -140,6 +142,9 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_annotatorFilter, &QComboBox::currentIndexChanged, this, applySampleFilter);
     connect(search, &QLineEdit::returnPressed, this, applySampleFilter);
     connect(sort, &QComboBox::currentIndexChanged, this, [this](int i) { m_grid->setSortByPath(i == 1); });
+    m_home = new PipelineHome(m_tabs);
+    connect(m_home, &PipelineHome::actionRequested, this, &MainWindow::homeAction);
+    m_tabs->addTab(m_home, tr("Home"));
     m_tabs->addTab(browser, tr("Browser"));
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
@@ -152,6 +157,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_models = new ModelsView(m_tabs);
     m_tabs->addTab(m_models, tr("Models"));
     connect(m_review, &ReviewView::reviewsChanged, this, &MainWindow::showCounts);
+    connect(m_review, &ReviewView::reviewsChanged, m_home, &PipelineHome::refresh);
     connect(m_review, &ReviewView::message, this, [this](const QString &text) { statusBar()->showMessage(text, 8000); });
     setCentralWidget(m_tabs);
     statusBar()->addPermanentWidget(m_counts);
@@ -167,6 +173,8 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(m_jobsPanel, &JobsPanel::resumeRequested, this, [this](qint64 runId) { resumeRun(runId); });
     buildMenus();
+    m_home->setRecent(QSettings().value(QStringLiteral("workspace/recent")).toStringList());
+    m_home->setWorkspace(std::nullopt);
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     if (!restoreState(settings.value(QStringLiteral("window/state")).toByteArray()))
@@ -187,6 +195,7 @@ void MainWindow::buildMenus()
     file->addAction(tr("New &demo workspace…"), this, &MainWindow::newDemoWorkspace);
     file->addAction(tr("&Import image folder…"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::importImages);
     file->addAction(tr("Import &annotations…"), this, &MainWindow::importAnnotations);
+    file->addAction(tr("&Export…"), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportSamples);
     m_recent = file->addMenu(tr("&Recent"));
     rebuildRecentMenu();
     file->addSeparator();
@@ -197,6 +206,11 @@ void MainWindow::buildMenus()
             applyTheme(name);
             QSettings().setValue(QStringLiteral("ui/theme"), name);
         });
+    view->addSeparator();
+    // The Jobs dock can always be brought back (closing it used to lose it until the next start).
+    if (auto *jobsDock = findChild<QDockWidget *>(QStringLiteral("jobs")))
+        view->addAction(jobsDock->toggleViewAction());
+    view->addAction(tr("&Home"), QKeySequence(Qt::CTRL | Qt::Key_1), this, [this] { showView(QStringLiteral("home")); });
     view->addSeparator();
     view->addAction(tr("Keyboard shortcuts"), QKeySequence(Qt::Key_Question), this, &MainWindow::showShortcuts);
     applyTheme(QSettings().value(QStringLiteral("ui/theme"), QStringLiteral("system")).toString());
@@ -266,6 +280,8 @@ bool MainWindow::openWorkspace(const QString &path, bool create)
     QSettings().setValue(QStringLiteral("workspace/last"), m_ws->root());
     rememberRecent(m_ws->root());
     reload();
+    m_home->setWorkspace(m_ws);
+    m_tabs->setCurrentWidget(m_home);
     return true;
 }
 
@@ -290,6 +306,56 @@ void MainWindow::workspaceChanged(quint32 tables)
         m_models->reload();
     if (tables & (store::Tables::Images | store::Tables::Samples))
         showCounts();
+    m_home->refresh();
+}
+
+void MainWindow::exportSamples()
+{
+    if (!m_ws) {
+        statusBar()->showMessage(tr("Open a workspace first (Workspace > Open)."), 8000);
+        return;
+    }
+    ExportDialog dialog(*m_ws, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const QString out = dialog.outputPath();
+    if (out.isEmpty()) {
+        QMessageBox::information(this, tr("Export"), tr("Choose the file to export to."));
+        return;
+    }
+    if (QFileInfo::exists(out)
+        && QMessageBox::question(this, tr("Export"), tr("%1 already exists. Replace it?").arg(out)) != QMessageBox::Yes)
+        return;
+    const datasets::ExportOptions options = dialog.options();
+    enqueueJob(tr("export %1").arg(QFileInfo(out).fileName()), [out, options](const store::Workspace &ws, const ProgressFn &) {
+        pipeline::JobSummary s;
+        s.done = datasets::exportWorkspace(ws, out, options);
+        return s;
+    });
+}
+
+void MainWindow::homeAction(const QString &action)
+{
+    if (action == QLatin1String("new"))
+        newWorkspace();
+    else if (action == QLatin1String("open"))
+        chooseWorkspace();
+    else if (action == QLatin1String("demo"))
+        newDemoWorkspace();
+    else if (action.startsWith(QLatin1String("recent:")))
+        openWorkspace(action.mid(7));
+    else if (action == QLatin1String("import-images"))
+        importImages();
+    else if (action == QLatin1String("import-annotations"))
+        importAnnotations();
+    else if (action == QLatin1String("review"))
+        showView(QStringLiteral("review"));
+    else if (action == QLatin1String("evaluation"))
+        showView(QStringLiteral("evaluation"));
+    else if (action == QLatin1String("export"))
+        exportSamples();
+    else if (const auto kind = jobs::jobKindFromName(action))
+        launch(static_cast<int>(*kind));
 }
 
 void MainWindow::showCounts()
@@ -453,13 +519,13 @@ bool MainWindow::compareEvaluations(qint64 runA, qint64 runB)
 
 void MainWindow::showView(const QString &name)
 {
-    const QStringList names = {QStringLiteral("browser"), QStringLiteral("images"), QStringLiteral("samples"), QStringLiteral("review"),
+    const QStringList names = {QStringLiteral("home"), QStringLiteral("browser"), QStringLiteral("images"), QStringLiteral("samples"), QStringLiteral("review"),
                                QStringLiteral("runs"), QStringLiteral("evaluation"), QStringLiteral("models")};
     const int index = static_cast<int>(names.indexOf(name.toLower()));
     if (index < 0)
         return;
     m_tabs->setCurrentIndex(index);
-    if (index == 4 && m_ws) {
+    if (index == 5 && m_ws) {
         try {
             QSqlDatabase db = m_ws->connection();
             const store::Rows r = store::readRows(db, QStringLiteral("SELECT max(run_id) FROM metrics WHERE name = 'loss'"));
@@ -589,6 +655,7 @@ void MainWindow::rememberRecent(const QString &path)
     recent.prepend(path);
     settings.setValue(QStringLiteral("workspace/recent"), recent.mid(0, 8));
     rebuildRecentMenu();
+    m_home->setRecent(recent.mid(0, 8));
 }
 
 void MainWindow::rebuildRecentMenu()

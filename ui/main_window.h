@@ -26,6 +26,7 @@ class QTableView;
 namespace mpa::ui {
 
 class JobsPanel;
+class PipelineHome;
 class RowTableModel;
 class ReviewView;
 class ImageGridModel;
@@ -65,6 +66,7 @@ public:
     JobsPanel *jobsPanel() const { return m_jobsPanel; }
     store::ChangeWatcher *changeWatcher() const { return m_watcher; }
     ReviewView *reviewView() const { return m_review; }
+    PipelineHome *home() const { return m_home; }
     RunDashboard *runDashboard() const { return m_dashboard; }
     RowTableModel *sampleTable() const { return m_samples; }
     RowTableModel *imageTable() const { return m_images; }
@@ -83,6 +85,8 @@ private:
     void launch(int kind);
     void showShortcuts();
     void resumeStoppedRun();
+    void homeAction(const QString &action);
+    void exportSamples();
     JobsPanel *m_jobsPanel = nullptr;
     // What another connection (a job thread, another process) wrote: refresh what it touched.
     void workspaceChanged(quint32 tables);
@@ -97,6 +101,7 @@ private:
 
     std::optional<store::Workspace> m_ws;
     QTabWidget *m_tabs = nullptr;
+    PipelineHome *m_home = nullptr;
     QTableView *m_imageView = nullptr;
     QTableView *m_sampleView = nullptr;
     RowTableModel *m_images = nullptr;

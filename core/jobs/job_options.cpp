@@ -1,6 +1,7 @@
 #include "jobs/job_options.h"
 
 #include "backends/http_backend.h"
+#include "backends/model_identity.h"
 #include "backends/vlm_backend.h"
 #include "demo/demo_presets.h"
 #include "pipeline/evaluator.h"
@@ -184,7 +185,7 @@ QList<JobOption> alignOptions()
     return {
         model("model", "model", QObject::tr("Small model"), QObject::tr("The small model's folder (the one to align)."), "small"),
         choice("select", "selection", QObject::tr("Training set"),
-               QObject::tr("approved-gaps (default), gaps, all, random (a gap-sized random subset)."), pipeline::trainingSelections(), d.selection),
+               QObject::tr("approved-gaps (only gaps a person approved), gaps (every gap not rejected), all (every parsed pair), random (a gap-sized random subset)."), pipeline::trainingSelections(), d.selection),
         choice("method", "method", QObject::tr("Method"), QObject::tr("full or lora."), {QStringLiteral("full"), QStringLiteral("lora")}, d.method),
         integer("epochs", "epochs", QObject::tr("Epochs"), QObject::tr("Passes over the training set."), d.epochs, 1, 10000),
         number("lr", "lr_llm", QObject::tr("Learning rate (LLM)"), QObject::tr("Learning rate of the language model."), d.lrLlm, 0, 1),
@@ -230,9 +231,18 @@ QList<JobOption> alignOptions()
     };
 }
 
+// Learning rates as people write them: 3e-4, 1e-5, 2.5e-6 (QString's 'g' gives 0.0003).
 QString shortNumber(double v)
 {
-    return QString::number(v, 'g', 3);
+    if (v <= 0 || v >= 0.01)
+        return QString::number(v, 'g', 3);
+    int exponent = static_cast<int>(std::floor(std::log10(v)));
+    double mantissa = v / std::pow(10.0, exponent);
+    if (mantissa >= 9.995) { // 9.999e-5 rounds to 1e-4
+        mantissa /= 10;
+        ++exponent;
+    }
+    return QStringLiteral("%1e%2").arg(QString::number(mantissa, 'g', 3)).arg(exponent);
 }
 
 } // namespace
@@ -378,10 +388,8 @@ QString optionText(const JobOption &o, const QJsonObject &c)
 
 QString defaultRunName(JobKind kind, const QJsonObject &c)
 {
-    auto folder = [&](const char *key) {
-        const QString m = c.value(QLatin1String(key)).toString();
-        return m.section(QLatin1Char('/'), -1, -1, QString::SectionSkipEmpty);
-    };
+    // An aligned checkpoint is called after its run (backends/model_identity.h).
+    auto folder = [&](const char *key) { return backends::modelDisplayName(c.value(QLatin1String(key)).toString()); };
     switch (kind) {
     case JobKind::Annotate:
         return QStringLiteral("annotate %1 · %2").arg(c.value(QStringLiteral("task")).toString(QStringLiteral("text")), folder("model"));

@@ -66,8 +66,9 @@ QJsonObject runConfiguration(JobKind kind, const std::function<std::optional<QSt
 // A stored configuration value shown as an option's text (the reverse of the conversion).
 QString optionText(const JobOption &option, const QJsonObject &config);
 
-// The settings that tell runs apart, in words: "align approved-gaps · lr 3e-4 × 20 epochs ·
-// instructed". The run's default name (the `name` option overrides it).
+// The settings that tell runs apart, in words: "align approved-gaps · lr 3e-4 × 20 ·
+// instructed". The run's default name (the `name` option overrides it). Reads an aligned
+// checkpoint's mpa_run.json to name it: call it off the GUI thread.
 QString defaultRunName(JobKind kind, const QJsonObject &config);
 
 // Presets: named configurations the launcher offers. "Paper defaults" are the options' defaults
