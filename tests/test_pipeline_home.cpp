@@ -14,6 +14,8 @@
 #include "main_window.h"
 #include "option_field.h"
 #include "pipeline_home.h"
+#include "review_view.h"
+#include "row_table_model.h"
 #include "store/rows.h"
 #include "store/sql_util.h"
 #include "test_support.h"
@@ -21,6 +23,8 @@
 #include "store/change_watcher.h"
 
 #include <QComboBox>
+#include <QLabel>
+#include <QTextBrowser>
 #include <QDir>
 #include <QPushButton>
 #include <QTabWidget>
@@ -146,6 +150,18 @@ void TestPipelineHome::walkthroughFromEmptyToEvaluatedAlignment()
     QTRY_VERIFY_WITH_TIMEOUT(nextIs(PipelineStage::Align), 30000);
     QCOMPARE(home->progress().approvedGaps, review.approved);
     QCOMPARE(home->progress().reviewed, review.approved + review.rejected);
+    // Verdicts are explained: readable outcomes in the Samples table, a legend, the criterion
+    // and which model was right in the inspector.
+    QVERIFY(window.reviewView()->findChild<QLabel *>(QStringLiteral("legend"))->text().contains(QLatin1String("Only approved knowledge gaps train by default")));
+    QTRY_VERIFY(window.sampleTable()->rowCount() == 24);
+    QStringList outcomes;
+    for (int r = 0; r < window.sampleTable()->rowCount(); ++r)
+        outcomes << window.sampleTable()->index(r, 6).data().toString();
+    QVERIFY2(outcomes.contains(QStringLiteral("knowledge gap")), qPrintable(outcomes.join(QLatin1Char(','))));
+    QVERIFY(!outcomes.contains(QStringLiteral("gap")) && !outcomes.contains(QStringLiteral("both_right")));
+    window.showView(QStringLiteral("review"));
+    auto *details = window.reviewView()->findChild<QTextBrowser *>();
+    QTRY_VERIFY(details->toPlainText().contains(QLatin1String("Criterion: MPA substring match")));
 
     // 5. Align on the approved gaps with the demo's settings (fewer epochs).
     launchAndWait(window, jobs::JobKind::Align, {{QStringLiteral("model"), student}, {QStringLiteral("epochs"), QStringLiteral("2")}});

@@ -1,5 +1,7 @@
 #include "review_view.h"
 
+#include "verdict_text.h"
+
 #include "image_pane.h"
 #include "metrics/mpa_match.h"
 #include "sample_list_model.h"
@@ -65,11 +67,11 @@ ReviewView::ReviewView(QWidget *parent)
     m_outcome->addItem(tr("All outcomes"), QString());
     m_outcome->addItem(tr("Knowledge gaps"), QStringLiteral("gap"));
     m_outcome->addItem(tr("Both right"), QStringLiteral("both_right"));
-    m_outcome->addItem(tr("Small model only"), QStringLiteral("s_only"));
+    m_outcome->addItem(tr("Only the small model right"), QStringLiteral("s_only"));
     m_outcome->addItem(tr("Both wrong"), QStringLiteral("both_wrong"));
     m_outcome->addItem(tr("Not identified"), QStringLiteral("none"));
     m_state->addItem(tr("Any decision"), QString());
-    m_state->addItem(tr("Pending"), QStringLiteral("pending"));
+    m_state->addItem(tr("Not reviewed"), QStringLiteral("pending"));
     m_state->addItem(tr("Approved"), QStringLiteral("approved"));
     m_state->addItem(tr("Rejected"), QStringLiteral("rejected"));
     m_order->addItem(tr("In order"), QStringLiteral("id"));
@@ -95,6 +97,10 @@ ReviewView::ReviewView(QWidget *parent)
     leftLayout->addLayout(filters);
     leftLayout->addWidget(m_list, 1);
     leftLayout->addWidget(m_counts);
+    auto *legend = new QLabel(verdictLegend(), left);
+    legend->setObjectName(QStringLiteral("legend"));
+    legend->setWordWrap(true);
+    leftLayout->addWidget(legend);
     auto *bulk = new QHBoxLayout;
     auto *approveAll = new QPushButton(tr("Approve all shown"), left);
     auto *rejectAll = new QPushButton(tr("Reject all shown"), left);
@@ -170,6 +176,7 @@ void ReviewView::applyFilter()
         f.reviewState = s;
     f.text = m_search->text().trimmed();
     f.order = m_order->currentData().toString();
+    m_model->setShowConfidence(f.order == QLatin1String("confidence"));
     m_model->setFilter(f);
     if (m_ws && m_model->rowCount() > 0)
         m_list->setCurrentIndex(m_model->index(0));
@@ -427,12 +434,15 @@ void ReviewView::showCurrent()
         return;
     }
     // Both models' answers with their normalised forms: the match is what decides the outcome.
-    const QString outcome = r->outcome.isEmpty() ? tr("not identified")
-                          : r->verdictStale ? tr("%1 — stale: the pair was edited after this verdict; re-identify to judge the new text").arg(r->outcome)
-                                            : r->outcome;
+    const QString outcome = r->verdictStale ? tr("%1 — stale: the pair was edited after this verdict; re-identify to judge the new text").arg(outcomeLabel(r->outcome))
+                                            : outcomeLabel(r->outcome);
     QString html = QStringLiteral("<p><b>Outcome:</b> %1 &nbsp; <b>Review:</b> %2%4 &nbsp; <b>Task:</b> %3</p>")
-                       .arg(outcome, r->reviewState, r->task.toHtmlEscaped(),
+                       .arg(outcome, reviewLabel(r->reviewState), r->task.toHtmlEscaped(),
                             m_queue->isPending(r->id) ? tr(" (a decision is waiting to be saved)") : QString());
+    html += QStringLiteral("<p><i>%1</i></p>").arg(outcomeExplanation(r->outcome).toHtmlEscaped());
+    if (!r->criterion.isEmpty())
+        html += tr("<p><b>Criterion:</b> %1%2</p>")
+                    .arg(criterionLabel(r->criterion).toHtmlEscaped(), r->largeLogprob ? QStringLiteral(" &nbsp; <b>Confidence:</b> ") + confidenceText(r->largeLogprob) : QString());
     if (r->originalQuestion != r->question || r->originalAnswer != r->answer)
         html += tr("<p><i>Original:</i> %1 → %2</p>").arg(r->originalQuestion.toHtmlEscaped(), r->originalAnswer.toHtmlEscaped());
     const QString g = metrics::mpaNormalise(r->answer);

@@ -1,5 +1,7 @@
 #include "sample_list_model.h"
 
+#include "verdict_text.h"
+
 #include <QBrush>
 #include <QColor>
 #include <QHash>
@@ -126,6 +128,15 @@ void SampleListModel::refreshRows(int first, int last)
     }
 }
 
+void SampleListModel::setShowConfidence(bool on)
+{
+    if (on == m_showConfidence)
+        return;
+    m_showConfidence = on;
+    if (!m_rows.isEmpty())
+        Q_EMIT dataChanged(index(0), index(static_cast<int>(m_rows.size()) - 1), {Qt::DisplayRole});
+}
+
 void SampleListModel::pendingChanged()
 {
     if (!m_rows.isEmpty())
@@ -147,13 +158,17 @@ QVariant SampleListModel::data(const QModelIndex &index, int role) const
         const QString stale = r->verdictStale ? tr(" [re-identify]") : QString();
         if (!r->parsed)
             return QStringLiteral("%1 [parse failure] %2").arg(mark, r->rawText.left(80).simplified());
-        return QStringLiteral("%1 %2 → %3%4").arg(mark, r->question, r->answer, stale);
+        // Ordered by the large model's confidence, the list says it (otherwise the order is a riddle).
+        const QString confidence = m_showConfidence && r->largeLogprob ? QStringLiteral("  [%1]").arg(confidenceText(r->largeLogprob)) : QString();
+        return QStringLiteral("%1 %2 → %3%4%5").arg(mark, r->question, r->answer, stale, confidence);
     }
     case Qt::ToolTipRole: {
-        QString tip = QStringLiteral("sample %1 · %2 · outcome %3%4 · %5")
+        QString tip = tr("sample %1 · %2 · %3%4 · %5\n%6")
                           .arg(r->id)
-                          .arg(r->task, r->outcome.isEmpty() ? QStringLiteral("none") : r->outcome,
-                               r->verdictStale ? tr(" (stale: the pair was edited after it; re-identify)") : QString(), r->reviewState);
+                          .arg(r->task, outcomeLabel(r->outcome), r->verdictStale ? tr(" (stale: the pair was edited after it; re-identify)") : QString(),
+                               reviewLabel(r->reviewState), outcomeExplanation(r->outcome));
+        if (r->largeLogprob)
+            tip += QStringLiteral("\n") + confidenceText(r->largeLogprob);
         if (m_isPending && m_isPending(r->id))
             tip += tr(" · decision not saved yet (retrying)");
         return tip;

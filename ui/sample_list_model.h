@@ -28,6 +28,8 @@ public:
     void refreshRows(int first, int last);
     // Which samples have a decision not yet saved (shown with a mark until it lands).
     void setPendingCheck(std::function<bool(qint64)> isPending) { m_isPending = std::move(isPending); }
+    // Each row shows the large model's confidence (set while the list is ordered by it).
+    void setShowConfidence(bool on);
     void pendingChanged();
     const store::SampleRow *rowAt(int row) const;
     int rowOfSample(qint64 sampleId) const;
@@ -47,6 +49,7 @@ private:
     bool m_exhausted = true;
     qint64 m_total = 0;
     std::function<bool(qint64)> m_isPending;
+    bool m_showConfidence = false;
 };
 
 } // namespace mpa::ui

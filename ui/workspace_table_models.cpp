@@ -1,5 +1,7 @@
 #include "workspace_table_models.h"
 
+#include "verdict_text.h"
+
 #include <QCoreApplication>
 
 namespace mpa::ui {
@@ -25,8 +27,9 @@ TableSpec sampleTableSpec()
 {
     TableSpec t;
     t.columns = QStringLiteral("s.id, i.path, s.task, COALESCE(s.reviewed_question, s.question), COALESCE(s.reviewed_answer, s.answer), "
-                               "s.parse_status, CASE WHEN s.outcome IS NULL THEN '' WHEN s.verdict_stale THEN s.outcome || ' (stale: re-identify)' "
-                               "ELSE s.outcome END, s.review_state");
+                               "s.parse_status, CASE WHEN s.outcome IS NULL THEN '' WHEN s.verdict_stale THEN %1 || ' (stale: re-identify)' "
+                               "ELSE %1 END, CASE s.review_state WHEN 'approved' THEN 'approved' WHEN 'rejected' THEN 'rejected' ELSE 'not reviewed' END")
+                    .arg(outcomeLabelSql());
     t.from = QStringLiteral("samples s JOIN images i ON i.id = s.image_id");
     t.key = QStringLiteral("s.id");
     t.headers = {tr("Id"), tr("Image"), tr("Task"), tr("Question"), tr("Answer"), tr("Parse"), tr("Outcome"), tr("Review")};

@@ -9,7 +9,11 @@ namespace {
 
 const char *kColumns = "s.id, s.image_id, i.path, i.status, s.task, COALESCE(s.reviewed_question, s.question), "
                        "COALESCE(s.reviewed_answer, s.answer), s.question, s.answer, s.raw_text, s.parse_status, "
-                       "s.outcome, s.review_state, s.source, s.source_key, s.verdict_stale";
+                       "s.outcome, s.review_state, s.source, s.source_key, s.verdict_stale, "
+                       // The large model's confidence and the criterion of the latest verdict: two
+                       // indexed lookups per listed row (answers and verdicts lead with sample_id).
+                       "(SELECT max(a.logprob) FROM answers a JOIN models m ON m.id = a.model_id WHERE a.sample_id = s.id AND m.role = 'large'), "
+                       "(SELECT v.criterion FROM verdicts v WHERE v.sample_id = s.id ORDER BY v.id DESC LIMIT 1)";
 
 struct Where
 {
@@ -73,6 +77,9 @@ SampleRow readRow(const QVariantList &v)
     r.source = v[13].toString();
     r.sourceKey = v[14].toString();
     r.verdictStale = v[15].toInt() != 0;
+    if (!v[16].isNull())
+        r.largeLogprob = v[16].toDouble();
+    r.criterion = v[17].toString();
     return r;
 }
 

@@ -5,6 +5,7 @@
 #include "store/workspace.h"
 
 #include <QList>
+#include <optional>
 
 namespace mpa::store {
 
@@ -39,6 +40,8 @@ struct SampleRow
     QString source;
     QString sourceKey;
     bool verdictStale = false; // the pair was edited after its verdict: re-identify it
+    std::optional<double> largeLogprob; // the large model's answer: log-probability of its tokens
+    QString criterion;                  // of the latest verdict (mpa, vqa, anls, relaxed)
 };
 
 class SampleQuery
