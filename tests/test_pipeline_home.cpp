@@ -15,6 +15,7 @@
 #include "option_field.h"
 #include "pipeline_home.h"
 #include "review_view.h"
+#include "run_dashboard.h"
 #include "row_table_model.h"
 #include "store/rows.h"
 #include "store/sql_util.h"
@@ -176,6 +177,11 @@ void TestPipelineHome::walkthroughFromEmptyToEvaluatedAlignment()
     QVERIFY2(runName == QStringLiteral("align approved-gaps · lr 3e-4 × 2 · instructed"), qPrintable(runName));
     const QString checkpoint = QDir(ws.root() + QStringLiteral("/runs")).entryList({QStringLiteral("run-*")}, QDir::Dirs).value(0);
     QVERIFY(!checkpoint.isEmpty());
+    // The Runs view's detail panel: settings, final metrics, checkpoints, the runs it came from.
+    window.showView(QStringLiteral("runs"));
+    QTRY_VERIFY(window.runDashboard()->detailText().contains(runName));
+    for (const char *part : {"Final metrics", "train_samples", "Checkpoints", "checkpoint-", "Came from", "identify", "lr_llm: 0.0003"})
+        QVERIFY2(window.runDashboard()->detailText().contains(QLatin1String(part)), part);
 
     // 6. Evaluate the aligned model on a demo benchmark with its official metric.
     const QString aligned = QDir(ws.root() + QStringLiteral("/runs/") + checkpoint).absoluteFilePath(

@@ -1,5 +1,7 @@
 #include "run_dashboard.h"
 
+#include "store/run_detail.h"
+
 #include "ema.h"
 #include "row_table_model.h"
 #include "store/change_watcher.h"
@@ -17,7 +19,13 @@
 #include <QLabel>
 #include <QSignalBlocker>
 #include <QSlider>
+#include <QApplication>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QPointer>
 #include <QSvgGenerator>
+#include <QTextBrowser>
+#include <QThread>
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -34,7 +42,11 @@ RunDashboard::RunDashboard(QWidget *parent)
     , m_metric(new QComboBox(this))
     , m_smoothing(new QSlider(Qt::Horizontal, this))
     , m_log(new QCheckBox(tr("Log scale"), this))
+    , m_detail(new QTextBrowser(this))
 {
+    m_detail->setObjectName(QStringLiteral("run-detail"));
+    m_detail->setOpenLinks(false);
+    m_detail->setPlaceholderText(tr("Select a run to see its settings, final metrics, checkpoints and the runs it came from."));
     m_runs->setSpec(runTableSpec());
     for (const char *m : {"loss", "eval_loss", "lr", "grad_norm", "tokens_per_s", "eta_s"})
         m_metric->addItem(QString::fromLatin1(m));
@@ -69,8 +81,13 @@ RunDashboard::RunDashboard(QWidget *parent)
     rightLayout->setContentsMargins(0, 0, 0, 0);
     rightLayout->addLayout(controls);
     rightLayout->addWidget(m_plot, 1);
+    auto *top = new QSplitter(Qt::Horizontal, this);
+    top->addWidget(m_table);
+    top->addWidget(m_detail);
+    top->setStretchFactor(0, 3);
+    top->setStretchFactor(1, 2);
     auto *split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(m_table);
+    split->addWidget(top);
     split->addWidget(right);
     split->setStretchFactor(1, 3);
     auto *layout = new QVBoxLayout(this);
@@ -87,6 +104,8 @@ RunDashboard::RunDashboard(QWidget *parent)
         std::sort(ids.begin(), ids.end());
         if (ids != m_shown)
             showRuns(ids);
+        const QModelIndex current = m_table->selectionModel()->currentIndex();
+        showDetail(current.isValid() && ids.contains(m_runs->keyAt(current.row())) ? m_runs->keyAt(current.row()) : ids.value(0));
     });
     m_runs->setVisibleRows([this] {
         return std::pair<int, int>(m_table->rowAt(0), m_table->rowAt(m_table->viewport()->height() - 1));
@@ -161,7 +180,70 @@ void RunDashboard::showRuns(const QList<qint64> &runIds)
         bool changed = false;
         readMetrics(changed);
     }
+    showDetail(runIds.isEmpty() ? 0 : runIds.last());
     rebuild();
+}
+
+QString RunDashboard::detailText() const
+{
+    return m_detail->toPlainText();
+}
+
+// Read on a worker (the run folder is listed), shown when it lands; the newest request wins.
+void RunDashboard::showDetail(qint64 runId)
+{
+    const quint64 read = ++m_detailRead;
+    if (!m_ws || runId <= 0) {
+        m_detail->clear();
+        return;
+    }
+    const store::Workspace ws = *m_ws;
+    QPointer<RunDashboard> self(this);
+    QThread *worker = QThread::create([self, read, ws, runId] {
+        QString html;
+        try {
+            const store::RunDetail d = store::readRunDetail(ws, runId);
+            html = QStringLiteral("<h3>%1</h3><p>#%2 · %3 · %4").arg(d.name.toHtmlEscaped()).arg(d.id).arg(d.kind, d.status);
+            if (d.finishedMs > 0 && d.startedMs > 0)
+                html += QStringLiteral(" · ") + store::humanDuration((d.finishedMs - d.startedMs) / 1000.0);
+            html += QStringLiteral("</p>");
+            if (!d.error.isEmpty())
+                html += QObject::tr("<p style='color:#c62828'>%1</p>").arg(d.error.toHtmlEscaped());
+            if (!d.finalMetrics.isEmpty()) {
+                html += QObject::tr("<p><b>Final metrics</b><br>");
+                QStringList parts;
+                for (const auto &[name, value] : d.finalMetrics)
+                    parts << QStringLiteral("%1 = %2").arg(name.toHtmlEscaped(), QString::number(value, 'g', 5));
+                html += parts.join(QStringLiteral(" · ")) + QStringLiteral("</p>");
+            }
+            if (!d.folder.isEmpty())
+                html += QObject::tr("<p><b>Checkpoints</b> in %1<br>%2</p>").arg(d.folder.toHtmlEscaped(), d.checkpoints.join(QStringLiteral(", ")).toHtmlEscaped());
+            if (!d.parents.isEmpty()) {
+                QStringList parts;
+                for (const auto &[id, name] : d.parents)
+                    parts << QStringLiteral("#%1 %2").arg(id).arg(name.toHtmlEscaped());
+                html += QObject::tr("<p><b>Came from</b><br>%1</p>").arg(parts.join(QStringLiteral("<br>")));
+            }
+            QStringList settings;
+            for (auto it = d.settings.begin(); it != d.settings.end(); ++it) {
+                const QJsonValue v = it.value();
+                const QString text = v.isString() ? v.toString() : v.isBool() ? (v.toBool() ? QStringLiteral("true") : QStringLiteral("false"))
+                                   : v.isDouble() ? QString::number(v.toDouble(), 'g', 10)
+                                                  : QString::fromUtf8(QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact));
+                settings << QStringLiteral("%1: %2").arg(it.key().toHtmlEscaped(), text.toHtmlEscaped());
+            }
+            html += QObject::tr("<p><b>Settings</b><br><tt>%1</tt></p>").arg(settings.join(QStringLiteral("<br>")));
+        } catch (const Error &e) {
+            html = e.message().toHtmlEscaped();
+        }
+        ws.releaseThreadConnection();
+        QMetaObject::invokeMethod(qApp, [self, read, html] {
+            if (self && read == self->m_detailRead)
+                self->m_detail->setHtml(html);
+        }, Qt::QueuedConnection);
+    });
+    connect(worker, &QThread::finished, worker, &QObject::deleteLater);
+    worker->start();
 }
 
 QString RunDashboard::seriesName(qint64 runId) const

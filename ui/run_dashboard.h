@@ -15,6 +15,7 @@ class QComboBox;
 class QCustomPlot;
 class QSlider;
 class QTableView;
+class QTextBrowser;
 
 namespace mpa::ui {
 
@@ -44,6 +45,8 @@ public:
     // The legend's names of the drawn series, in order.
     QStringList legendNames() const;
     RowTableModel *runsModel() const { return m_runs; }
+    // The run detail panel's text (settings, final metrics, checkpoint folder, parent runs).
+    QString detailText() const;
 
 private:
     void rebuild();
@@ -55,6 +58,9 @@ private:
     std::optional<store::Workspace> m_ws;
     void readMetrics(bool &changed);
     QString seriesName(qint64 runId) const;
+    void showDetail(qint64 runId);
+    quint64 m_detailRead = 0;
+    QTextBrowser *m_detail;
     RowTableModel *m_runs;
     QTableView *m_table;
     QCustomPlot *m_plot;

@@ -39,12 +39,20 @@ TableSpec sampleTableSpec()
 TableSpec runTableSpec()
 {
     TableSpec t;
-    t.columns = QStringLiteral("id, kind, status, name, datetime(created_at / 1000, 'unixepoch'), "
-                               "CASE WHEN finished_at IS NOT NULL THEN (finished_at - started_at) / 1000.0 END, error");
+    // Durations as people read them (store::humanDuration's rule, in SQL so the table stays a
+    // plain query): 4.2 s, 42 s, 3 min 05 s, 2 h 07 min.
+    const QString d = QStringLiteral("(finished_at - started_at)");
+    t.columns = QStringLiteral("id, kind, status, name, datetime(created_at / 1000, 'unixepoch', 'localtime'), "
+                               "CASE WHEN finished_at IS NULL OR started_at IS NULL THEN NULL "
+                               "WHEN %1 < 10000 THEN printf('%.1f s', %1 / 1000.0) "
+                               "WHEN %1 < 59500 THEN printf('%d s', (%1 + 500) / 1000) "
+                               "WHEN %1 < 3600000 THEN printf('%d min %02d s', (%1 + 500) / 60000, ((%1 + 500) / 1000) % 60) "
+                               "ELSE printf('%d h %02d min', %1 / 3600000, (%1 / 60000) % 60) END, error")
+                    .arg(d);
     t.from = QStringLiteral("runs");
     t.key = QStringLiteral("id");
     t.newestFirst = true;
-    t.headers = {tr("Id"), tr("Kind"), tr("Status"), tr("Name"), tr("Created"), tr("Seconds"), tr("Error")};
+    t.headers = {tr("Id"), tr("Kind"), tr("Status"), tr("Name"), tr("Created"), tr("Duration"), tr("Error")};
     return t;
 }
 
