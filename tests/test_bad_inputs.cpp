@@ -3,6 +3,7 @@
 // garbage are refused by header before any decode; absurd configs, shard paths and budgets are
 // refused by name; the CLI runs under a memory limit (ulimit -v) and ends with a clear error,
 // never a crash. Bounds: util/input_limits.h.
+#include "backends/http_backend.h"
 #include "datasets/image_probe.h"
 #include "datasets/importer.h"
 #include "test_support.h"
@@ -127,6 +128,7 @@ private Q_SLOTS:
     void readOnlyWorkspacesCanBeRead();
     void cliEndsWithAClearErrorUnderAMemoryLimit();
     void promptsAreBoundedByTheModelsContext();
+    void commonMistakesGetPlainMessages();
 
 private:
     QTemporaryDir m_tmp;
@@ -427,6 +429,36 @@ void TestBadInputs::promptsAreBoundedByTheModelsContext()
     const auto answers = model->answer({shortRequest}, g);
     QCOMPARE(static_cast<std::int64_t>(answers.front().ids.size()), 48 - promptTokens);
     QVERIFY(!answers.front().finished);
+}
+
+void TestBadInputs::commonMistakesGetPlainMessages()
+{
+    // An ordinary folder: named as chosen (not "pics.mpaw"), with what to do instead.
+    const QString pics = m_tmp.filePath(QStringLiteral("pics"));
+    QDir().mkpath(pics);
+    try {
+        store::Workspace::open(pics);
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("ordinary folder")) && !e.message().contains(QLatin1String("pics.mpaw")), qPrintable(e.message()));
+    }
+    // A .mpaw whose database file is something else: no raw "file is not a database" alone.
+    const QString fake = m_tmp.filePath(QStringLiteral("fake.mpaw"));
+    test::writeText(fake + QStringLiteral("/workspace.sqlite"), QByteArray(4096, 'x'));
+    try {
+        store::Workspace::open(fake);
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("not a usable workspace")) && e.message().contains(QLatin1String("Nothing was changed")), qPrintable(e.message()));
+    }
+    // An endpoint typed as "localhost 8000".
+    try {
+        backends::checkEndpointUrl(QStringLiteral("localhost 8000"));
+        QFAIL("expected a refusal");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("http://localhost:8000/v1")), qPrintable(e.message()));
+    }
+    backends::checkEndpointUrl(QStringLiteral("http://127.0.0.1:8000/v1"));
 }
 
 QTEST_GUILESS_MAIN(TestBadInputs)

@@ -6,6 +6,13 @@
 #include "test_support.h"
 
 #include <QAbstractItemModel>
+#include <QApplication>
+#include <QDockWidget>
+#include <QMenu>
+#include <QMenuBar>
+#include <qcustomplot.h>
+#include "run_dashboard.h"
+#include "jobs/job_runner.h"
 #include <QTabWidget>
 #include <QTableView>
 #include <QtTest>
@@ -16,6 +23,7 @@ class TestMainWindow : public QObject
 private Q_SLOTS:
     void showsImagesAndSamples();
     void demoWorkspaceIsFilledByABackgroundJob();
+    void usableAt1024x700InTheDarkTheme();
 };
 
 void TestMainWindow::showsImagesAndSamples()
@@ -65,6 +73,41 @@ void TestMainWindow::demoWorkspaceIsFilledByABackgroundJob()
     QTRY_VERIFY_WITH_TIMEOUT(results->model()->rowCount() == 9, 180000);
     auto *samples = qobject_cast<QTableView *>(tabs->widget(3));
     QTRY_COMPARE(samples->model()->rowCount(), 12); // one pseudo pair per pool image
+}
+
+void TestMainWindow::usableAt1024x700InTheDarkTheme()
+{
+    QTemporaryDir tmp;
+    mpa::ui::MainWindow window;
+    window.resize(1024, 700);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(window.openWorkspace(tmp.filePath(QStringLiteral("w.mpaw")), true));
+    auto *dock = window.findChild<QDockWidget *>(QStringLiteral("jobs"));
+    QVERIFY(dock);
+    // Listed in View (it can always come back), and small when shown with a job.
+    bool listed = false;
+    for (QAction *a : window.menuBar()->actions())
+        if (a->menu() && a->menu()->actions().contains(dock->toggleViewAction()))
+            listed = true;
+    QVERIFY(listed);
+    window.enqueueJob(QStringLiteral("nothing"), [](const mpa::store::Workspace &, const mpa::ProgressFn &) { return mpa::pipeline::JobSummary{}; });
+    QTRY_VERIFY(dock->isVisible());
+    auto *tabs = window.findChild<QTabWidget *>();
+    QTRY_VERIFY2(tabs->height() >= 700 * 6 / 10, qPrintable(QString::number(tabs->height())));
+    // The dark theme reaches the chart and the placeholders.
+    QAction *dark = nullptr;
+    for (QAction *a : window.findChildren<QAction *>())
+        if (a->text() == QLatin1String("Theme: dark"))
+            dark = a;
+    QVERIFY(dark);
+    dark->trigger();
+    QTRY_VERIFY(window.runDashboard()->plot()->toPixmap(120, 80).toImage().pixelColor(3, 3).lightness() < 80);
+    QVERIFY(qApp->palette().color(QPalette::PlaceholderText).lightness() > 110);
+    QVERIFY(window.runDashboard()->plot()->xAxis->tickLabelColor().lightness() > 180);
+    for (QAction *a : window.findChildren<QAction *>())
+        if (a->text() == QLatin1String("Theme: follow the system"))
+            a->trigger();
 }
 
 QTEST_MAIN(TestMainWindow)

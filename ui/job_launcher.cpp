@@ -24,6 +24,7 @@
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QThread>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -40,8 +41,13 @@ QString modelProblem(const QString &dir, const QString &what)
         return {}; // an endpoint: checked when the run connects
     if (dir.isEmpty())
         return QObject::tr("Choose the %1.").arg(what);
-    if (!QFileInfo(dir).isDir())
+    if (!QFileInfo(dir).isDir()) {
+        static const QRegularExpression hostPort(QStringLiteral("^[\\w.-]+(:| +)\\d+(/.*)?$"));
+        if (hostPort.match(dir.trimmed()).hasMatch())
+            return QObject::tr("\"%1\" is neither a model folder nor an endpoint address; an endpoint is written http://host:port/v1 "
+                               "(for example http://localhost:8000/v1).").arg(dir);
         return QObject::tr("The %1 folder %2 does not exist.").arg(what, dir);
+    }
     try {
         const vlm::ModelInspection r = vlm::inspectModelFolder(dir);
         if (!r.weightProblems.isEmpty())

@@ -166,7 +166,10 @@ MainWindow::MainWindow(QWidget *parent)
     jobsDock->setObjectName(QStringLiteral("jobs"));
     m_jobsPanel = new JobsPanel(jobsDock);
     jobsDock->setWidget(m_jobsPanel);
+    // A few rows tall at most: at 1024 x 700 an idle dock used to take a third of the height.
+    m_jobsPanel->setMaximumHeight(fontMetrics().height() * 9);
     addDockWidget(Qt::BottomDockWidgetArea, jobsDock);
+    jobsDock->hide(); // nothing to show until a job is queued
     connect(m_jobsPanel, &JobsPanel::cancelRequested, this, [this](int id) {
         if (m_jobs)
             m_jobs->cancel(id);
@@ -400,6 +403,9 @@ int MainWindow::enqueueJob(const QString &title, std::function<pipeline::JobSumm
         return 0;
     const int id = m_jobs->enqueue(title, std::move(job));
     m_jobsPanel->jobQueued(id, title);
+    // The dock appears with the first job (View > Jobs hides and shows it).
+    if (auto *dock = findChild<QDockWidget *>(QStringLiteral("jobs")))
+        dock->show();
     return id;
 }
 
@@ -638,6 +644,12 @@ void MainWindow::applyTheme(const QString &theme)
         p.setColor(QPalette::HighlightedText, Qt::black);
         p.setColor(QPalette::ToolTipBase, QColor(53, 53, 56));
         p.setColor(QPalette::ToolTipText, Qt::white);
+        p.setColor(QPalette::PlaceholderText, QColor(150, 150, 155)); // the default (dark grey) vanishes on the dark base
+        p.setColor(QPalette::Mid, QColor(90, 90, 95));
+        p.setColor(QPalette::Link, QColor(110, 170, 240));
+        p.setColor(QPalette::Disabled, QPalette::Text, QColor(120, 120, 125));
+        p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(120, 120, 125));
+        p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(120, 120, 125));
         qApp->setPalette(p);
     } else if (theme == QLatin1String("light")) {
         qApp->setStyle(QStringLiteral("Fusion"));

@@ -61,6 +61,7 @@ RunDashboard::RunDashboard(QWidget *parent)
     m_plot->xAxis->setLabel(tr("step"));
     m_plot->legend->setVisible(true);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    applyPalette();
 
     auto *controls = new QHBoxLayout;
     controls->addWidget(new QLabel(tr("Metric"), this));
@@ -182,6 +183,33 @@ void RunDashboard::showRuns(const QList<qint64> &runIds)
     }
     showDetail(runIds.isEmpty() ? 0 : runIds.last());
     rebuild();
+}
+
+void RunDashboard::changeEvent(QEvent *event)
+{
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        applyPalette();
+}
+
+void RunDashboard::applyPalette()
+{
+    const QPalette p = palette();
+    const QColor text = p.color(QPalette::Text), mid = p.color(QPalette::Mid);
+    m_plot->setBackground(p.base());
+    for (QCPAxis *axis : {m_plot->xAxis, m_plot->yAxis, m_plot->xAxis2, m_plot->yAxis2}) {
+        axis->setBasePen(QPen(text));
+        axis->setTickPen(QPen(text));
+        axis->setSubTickPen(QPen(text));
+        axis->setTickLabelColor(text);
+        axis->setLabelColor(text);
+        axis->grid()->setPen(QPen(mid, 0, Qt::DotLine));
+        axis->grid()->setZeroLinePen(QPen(mid));
+    }
+    m_plot->legend->setBrush(p.base());
+    m_plot->legend->setTextColor(text);
+    m_plot->legend->setBorderPen(QPen(mid));
+    m_plot->replot();
 }
 
 QString RunDashboard::detailText() const

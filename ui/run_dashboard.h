@@ -48,7 +48,11 @@ public:
     // The run detail panel's text (settings, final metrics, checkpoint folder, parent runs).
     QString detailText() const;
 
+protected:
+    void changeEvent(QEvent *event) override;
+
 private:
+    void applyPalette(); // the chart follows the theme (QCustomPlot paints its own colours)
     void rebuild();
     struct Series
     {

@@ -259,8 +259,17 @@ private:
 
 } // namespace
 
+void checkEndpointUrl(const QString &url)
+{
+    const QUrl u(url.trimmed(), QUrl::StrictMode);
+    const QString scheme = u.scheme().toLower();
+    if (!u.isValid() || (scheme != QLatin1String("http") && scheme != QLatin1String("https")) || u.host().isEmpty())
+        throw Error(QStringLiteral("\"%1\" is not an endpoint address: write it as http://host:port/v1 (for example http://localhost:8000/v1)").arg(url));
+}
+
 QStringList listServedModels(const HttpBackendOptions &o)
 {
+    checkEndpointUrl(o.baseUrl);
     QNetworkAccessManager net;
     QEventLoop loop;
     QNetworkReply *reply = net.get(makeRequest(o, endpoint(o, "/models")));
@@ -281,6 +290,7 @@ QStringList listServedModels(const HttpBackendOptions &o)
 
 std::unique_ptr<VlmBackend> makeHttpBackend(const HttpBackendOptions &options)
 {
+    checkEndpointUrl(options.baseUrl);
     return std::make_unique<HttpBackend>(options);
 }
 

@@ -34,5 +34,8 @@ std::unique_ptr<VlmBackend> makeHttpBackend(const HttpBackendOptions &options);
 
 // GET /v1/models: the served model ids (the "test connection" of the Models view).
 QStringList listServedModels(const HttpBackendOptions &options);
+// Throws a plain-language error unless `url` is an http(s):// address with a host ("localhost
+// 8000" used to fail deep in Qt with 'Protocol "" is unknown').
+void checkEndpointUrl(const QString &url);
 
 } // namespace mpa::backends

@@ -5,6 +5,7 @@
 #include "util/error.h"
 
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QUrl>
 #include <QMutex>
@@ -88,8 +89,10 @@ void checkIdentity(QSqlDatabase &db, const QString &root)
     // A file that is not SQLite fails at the first statement; report it as such.
     QSqlQuery q(db);
     if (!q.exec(QStringLiteral("PRAGMA application_id")) || !q.next())
-        throw Error(QStringLiteral("%1: %2 is not a readable SQLite database: %3")
-                        .arg(root, QString::fromLatin1(Workspace::kDatabaseName), q.lastError().text()));
+        throw Error(QStringLiteral("%1 is not a usable workspace: its %2 is damaged or is not a database (%3). Nothing was changed; "
+                                   "restore the file from a backup or create a new workspace.")
+                        .arg(root, QString::fromLatin1(Workspace::kDatabaseName), q.lastError().databaseText().isEmpty() ? q.lastError().text()
+                                                                                                                         : q.lastError().databaseText()));
     const int appId = q.value(0).toInt();
     const int version = readSchemaVersion(db);
     if (appId != kApplicationId && (appId != 0 || version != 0))
@@ -147,10 +150,22 @@ Workspace Workspace::open(const QString &path, OpenMode mode)
     const QString root = normaliseWorkspacePath(path);
     const QString file = dbPath(root);
     const QFileInfo info(file);
-    if (!QFileInfo(root).isDir())
-        throw Error(QStringLiteral("%1: no such workspace folder").arg(root));
+    if (!QFileInfo(root).isDir()) {
+        // Messages name what the person chose, not the ".mpaw" path we derived from it.
+        const QFileInfo given(path);
+        if (given.isDir())
+            throw Error(QStringLiteral("%1 is an ordinary folder, not an MPA Studio workspace. To work on its images, create a workspace "
+                                       "(Workspace > New) and import this folder into it (Workspace > Import image folder).")
+                            .arg(QDir::toNativeSeparators(given.absoluteFilePath())));
+        throw Error(QStringLiteral("%1: there is no workspace here").arg(QDir::toNativeSeparators(given.absoluteFilePath())));
+    }
     if (!info.exists())
         throw Error(QStringLiteral("%1: not a workspace (no %2 inside)").arg(root, QString::fromLatin1(kDatabaseName)));
+    // Something else under the database's name fails deep in SQLite ("file is not a database"
+    // at the first PRAGMA); its header says so before any connection is made.
+    if (QFile f(file); info.size() > 0 && f.open(QIODevice::ReadOnly) && f.read(16) != QByteArray("SQLite format 3\0", 16))
+        throw Error(QStringLiteral("%1 is not a usable workspace: its %2 is damaged or is not a database. Nothing was changed; restore the "
+                                   "file from a backup or create a new workspace.").arg(root, QString::fromLatin1(kDatabaseName)));
     if (mode == OpenMode::ReadWrite && (!info.isWritable() || !QFileInfo(root).isWritable()))
         throw Error(QStringLiteral("%1: the workspace is read-only (file permissions); open it read-only to browse it").arg(root));
 
