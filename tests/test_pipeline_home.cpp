@@ -14,6 +14,11 @@
 #include "main_window.h"
 #include "option_field.h"
 #include "pipeline_home.h"
+#include "image_detail.h"
+#include "image_grid.h"
+#include "prompt_editor.h"
+#include "sample_list_model.h"
+#include "pipeline/task_prompts.h"
 #include "review_view.h"
 #include "run_dashboard.h"
 #include "row_table_model.h"
@@ -41,6 +46,7 @@ class TestPipelineHome : public QObject
 private Q_SLOTS:
     void startScreenWithoutAWorkspace();
     void walkthroughFromEmptyToEvaluatedAlignment();
+    void promptEditorAndEmptyStates();
 };
 
 namespace {
@@ -142,6 +148,29 @@ void TestPipelineHome::walkthroughFromEmptyToEvaluatedAlignment()
     QVERIFY(nextIs(PipelineStage::Review));
     QVERIFY(home->stageText(PipelineStage::Identify).contains(QStringLiteral("%1 knowledge gaps").arg(gaps)));
 
+    // The Browser: pool vs benchmark images with a match count; an image opens with its
+    // samples and verdicts, and its samples open in Review.
+    window.showView(QStringLiteral("browser"));
+    auto *dataset = window.findChild<QComboBox *>(QStringLiteral("dataset-filter"));
+    auto *matches = window.findChild<QLabel *>(QStringLiteral("matches"));
+    dataset->setCurrentIndex(dataset->findData(QStringLiteral("pool")));
+    QTRY_COMPARE(matches->text(), QStringLiteral("24 image(s)"));
+    dataset->setCurrentIndex(dataset->findData(QStringLiteral("demo-text")));
+    QTRY_COMPARE(matches->text(), QStringLiteral("%1 image(s)").arg(count(ws, QStringLiteral("SELECT count(DISTINCT image_id) FROM benchmark_items WHERE dataset = 'demo-text'"))));
+    dataset->setCurrentIndex(dataset->findData(QStringLiteral("pool")));
+    auto *grid = window.findChild<ui::ImageGridView *>();
+    QTRY_VERIFY(grid->model()->rowCount() > 0);
+    const QModelIndex first = grid->model()->index(0, 0);
+    const qint64 imageId = first.data(ui::ImageGridModel::ImageIdRole).toLongLong();
+    Q_EMIT grid->activated(first);
+    ui::ImageDetailDialog *detail = window.findChild<ui::ImageDetailDialog *>();
+    QVERIFY(detail);
+    QCOMPARE(detail->sampleCount(), count(ws, QStringLiteral("SELECT count(*) FROM samples WHERE image_id = %1").arg(imageId)));
+    detail->findChild<QPushButton *>(QStringLiteral("review-image"))->click();
+    QCOMPARE(window.reviewView()->imageFilter(), imageId);
+    QTRY_COMPARE(window.reviewView()->model()->totalCount(), count(ws, QStringLiteral("SELECT count(*) FROM samples WHERE image_id = %1").arg(imageId)));
+    window.reviewView()->showSamplesOfImage(0);
+
     // 4. Review: the demo's scripted reviewer (reads the questions, approves well-formed gaps).
     const demo::ScriptedReview review = demo::scriptedReview(ws);
     QVERIFY(review.approved > 0);
@@ -221,6 +250,39 @@ void TestPipelineHome::walkthroughFromEmptyToEvaluatedAlignment()
         return rows;
     };
     QCOMPARE(pairs(copy), pairs(ws));
+}
+
+void TestPipelineHome::promptEditorAndEmptyStates()
+{
+    QTemporaryDir tmp;
+    ui::MainWindow window;
+    window.resize(1024, 700);
+    window.show();
+    QVERIFY(window.openWorkspace(tmp.filePath(QStringLiteral("p.mpaw")), true));
+    const store::Workspace ws = *window.workspace();
+    // Empty views say what to do.
+    window.showView(QStringLiteral("samples"));
+    QLabel *empty = nullptr;
+    for (QLabel *l : window.findChildren<QLabel *>(QStringLiteral("empty-state")))
+        if (l->isVisible())
+            empty = l;
+    QVERIFY(empty);
+    QVERIFY2(empty->text().contains(QLatin1String("No samples yet")), qPrintable(empty->text()));
+    // The prompt editor: edit and save per task, reset to the official prompt, preview the parse.
+    ui::PromptEditorDialog editor(ws);
+    editor.setTask(QStringLiteral("chart"));
+    QCOMPARE(editor.promptText(), pipeline::builtInPrompt(QStringLiteral("chart")));
+    editor.setPromptText(QStringLiteral("Ask one question about the chart. Question: ...? Answer: ..."));
+    QVERIFY(editor.save());
+    QCOMPARE(pipeline::taskPrompt(ws, QStringLiteral("chart")), QStringLiteral("Ask one question about the chart. Question: ...? Answer: ..."));
+    QCOMPARE(pipeline::taskPrompt(ws, QStringLiteral("text")), pipeline::builtInPrompt(QStringLiteral("text"))); // untouched
+    editor.resetToOfficial();
+    QVERIFY(editor.save());
+    QCOMPARE(pipeline::taskPrompt(ws, QStringLiteral("chart")), pipeline::builtInPrompt(QStringLiteral("chart")));
+    editor.setSampleOutput(QStringLiteral("Question: What is the highest bar? Answer: B"));
+    QVERIFY2(editor.parsePreview().contains(QLatin1String("\"What is the highest bar\"")), qPrintable(editor.parsePreview()));
+    editor.setSampleOutput(QStringLiteral("The chart shows bars."));
+    QVERIFY(editor.parsePreview().startsWith(QLatin1String("Does not parse")));
 }
 
 QTEST_MAIN(TestPipelineHome)

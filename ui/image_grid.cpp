@@ -92,6 +92,12 @@ void ImageGridModel::setSortByPath(bool byPath)
 QString ImageGridModel::whereSql(QVariantList &binds) const
 {
     QString w = badgeCondition(m_badges);
+    if (m_dataset == QLatin1String("pool")) {
+        w += QStringLiteral(" AND NOT EXISTS (SELECT 1 FROM benchmark_items b WHERE b.image_id = i.id)");
+    } else if (!m_dataset.isEmpty()) {
+        w += QStringLiteral(" AND EXISTS (SELECT 1 FROM benchmark_items b WHERE b.image_id = i.id AND b.dataset = ?)");
+        binds << m_dataset;
+    }
     if (!m_task.isEmpty()) {
         w += QStringLiteral(" AND EXISTS (SELECT 1 FROM samples s WHERE s.image_id = i.id AND s.task = ?)");
         binds << m_task;
@@ -127,6 +133,15 @@ void ImageGridModel::reload()
     }
     endResetModel();
     fetchMore({});
+    Q_EMIT totalChanged(m_total);
+}
+
+void ImageGridModel::setDatasetFilter(const QString &dataset)
+{
+    if (dataset == m_dataset)
+        return;
+    m_dataset = dataset;
+    reload();
 }
 
 int ImageGridModel::rowCount(const QModelIndex &parent) const
@@ -189,7 +204,10 @@ void ImageGridModel::refresh()
         QSqlDatabase db = m_ws->connection();
         QVariantList binds;
         const QString where = whereSql(binds);
+        const qint64 before = m_total;
         m_total = store::readRows(db, QStringLiteral("SELECT count(*) FROM images i WHERE %1").arg(where), binds).at(0, 0).toLongLong();
+        if (m_total != before)
+            Q_EMIT totalChanged(m_total);
         if (m_exhausted && m_cells.size() < m_total) {
             m_exhausted = false;
             fetchMore({});

@@ -38,11 +38,19 @@ public:
     // sorted by import order or by file path.
     void setSampleFilter(const QString &task, const QString &source, const QString &text);
     void setSortByPath(bool byPath);
+    // "" every image, "pool" the unlabeled images MPA learns from (no benchmark uses them),
+    // or a benchmark's name: its images.
+    void setDatasetFilter(const QString &dataset);
     qint64 totalCount() const { return m_total; }
     // Another connection wrote: re-count, fetch what was added when the grid was fully read,
     // and re-read the badges of the fetched cells (up to kBadgeRefreshLimit of them).
     void refresh();
     static constexpr int kBadgeRefreshLimit = 5000;
+
+Q_SIGNALS:
+    void totalChanged(qint64 total); // how many images match the filters, after each count
+
+public:
 
     int rowCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role) const override;
@@ -56,7 +64,7 @@ private:
     QList<ImageCell> m_cells;
     QHash<qint64, int> m_rowOf;
     QStringList m_badges;
-    QString m_task, m_source, m_text;
+    QString m_task, m_source, m_text, m_dataset;
     bool m_byPath = false;
     QString whereSql(QVariantList &binds) const;
     bool m_exhausted = true;

@@ -13,6 +13,9 @@
 #include "job_launcher.h"
 #include "pipeline_home.h"
 #include "export_dialog.h"
+#include "empty_state.h"
+#include "image_detail.h"
+#include "prompt_editor.h"
 #include "jobs/configured_job.h"
 #include "jobs/job_runner.h"
 #include "pipeline/evaluator.h"
@@ -109,6 +112,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_gridView->setModel(m_grid);
     auto *browser = new QWidget(m_tabs);
     auto *badge = new QComboBox(browser);
+    badge->setObjectName(QStringLiteral("badge-filter"));
     badge->addItem(tr("All images"), QStringList());
     for (const char *b : {"no pair", "pending", "gap", "approved", "rejected", "parse failure", "missing", "corrupt"})
         badge->addItem(QString::fromLatin1(b), QStringList{QString::fromLatin1(b)});
@@ -124,12 +128,21 @@ MainWindow::MainWindow(QWidget *parent)
     auto *sort = new QComboBox(browser);
     sort->addItem(tr("Import order"));
     sort->addItem(tr("By path"));
+    // Pool vs benchmark images: MPA learns from the pool; benchmarks are only evaluated on.
+    m_datasetFilter = new QComboBox(browser);
+    m_datasetFilter->setObjectName(QStringLiteral("dataset-filter"));
+    m_datasetFilter->setToolTip(tr("Unlabeled pool (what MPA learns from) or a benchmark's images"));
+    auto *matches = new QLabel(browser);
+    matches->setObjectName(QStringLiteral("matches"));
+    connect(m_grid, &ImageGridModel::totalChanged, matches, [matches](qint64 n) { matches->setText(tr("%n image(s)", nullptr, static_cast<int>(n))); });
     auto *bar = new QHBoxLayout;
+    bar->addWidget(m_datasetFilter);
     bar->addWidget(badge);
     bar->addWidget(task);
     bar->addWidget(m_annotatorFilter);
     bar->addWidget(search, 1);
     bar->addWidget(sort);
+    bar->addWidget(matches);
     auto *browserLayout = new QVBoxLayout(browser);
     browserLayout->setContentsMargins(0, 0, 0, 0);
     browserLayout->addLayout(bar);
@@ -142,12 +155,31 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_annotatorFilter, &QComboBox::currentIndexChanged, this, applySampleFilter);
     connect(search, &QLineEdit::returnPressed, this, applySampleFilter);
     connect(sort, &QComboBox::currentIndexChanged, this, [this](int i) { m_grid->setSortByPath(i == 1); });
+    connect(m_datasetFilter, &QComboBox::currentIndexChanged, this, [this] { m_grid->setDatasetFilter(m_datasetFilter->currentData().toString()); });
+    // Opening an image: the picture, its samples and their verdicts, and a jump to Review.
+    connect(m_gridView, &QAbstractItemView::activated, this, [this](const QModelIndex &index) {
+        openImage(index.data(ImageGridModel::ImageIdRole).toLongLong());
+    });
+    attachEmptyState(m_gridView, [this] {
+        if (!m_ws)
+            return tr("No workspace is open: start on the Home tab.");
+        if (m_grid->totalCount() == 0 && m_datasetFilter->currentIndex() == 0 && badgeIsAll())
+            return tr("No images yet: Workspace > Import image folder (Ctrl+I).");
+        return tr("No image matches these filters.");
+    });
     m_home = new PipelineHome(m_tabs);
     connect(m_home, &PipelineHome::actionRequested, this, &MainWindow::homeAction);
     m_tabs->addTab(m_home, tr("Home"));
     m_tabs->addTab(browser, tr("Browser"));
     m_tabs->addTab(m_imageView, tr("Images"));
     m_tabs->addTab(m_sampleView, tr("Samples"));
+    attachEmptyState(m_imageView, [this] {
+        return m_ws ? tr("No images yet: Workspace > Import image folder (Ctrl+I).") : tr("No workspace is open: start on the Home tab.");
+    });
+    attachEmptyState(m_sampleView, [this] {
+        return m_ws ? tr("No samples yet: pseudo-annotate the images (Home, step 2) or import annotations.")
+                    : tr("No workspace is open: start on the Home tab.");
+    });
     m_review = new ReviewView(m_tabs);
     m_tabs->addTab(m_review, tr("Review"));
     m_dashboard = new RunDashboard(m_tabs);
@@ -199,6 +231,7 @@ void MainWindow::buildMenus()
     file->addAction(tr("&Import image folder…"), QKeySequence(Qt::CTRL | Qt::Key_I), this, &MainWindow::importImages);
     file->addAction(tr("Import &annotations…"), this, &MainWindow::importAnnotations);
     file->addAction(tr("&Export…"), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportSamples);
+    file->addAction(tr("Task &prompts…"), this, &MainWindow::editPrompts);
     m_recent = file->addMenu(tr("&Recent"));
     rebuildRecentMenu();
     file->addSeparator();
@@ -304,12 +337,61 @@ void MainWindow::workspaceChanged(quint32 tables)
         // Scores are computed per run: recompute when a run starts or ends, not per prediction.
         m_evaluation->reload();
         fillAnnotatorFilter();
+        fillDatasetFilter(); // an import run may have brought a benchmark
     }
     if (tables & store::Tables::Models)
         m_models->reload();
     if (tables & (store::Tables::Images | store::Tables::Samples))
         showCounts();
     m_home->refresh();
+}
+
+bool MainWindow::badgeIsAll() const
+{
+    auto *badge = m_gridView->parentWidget()->findChild<QComboBox *>(QStringLiteral("badge-filter"));
+    return !badge || badge->currentIndex() == 0;
+}
+
+void MainWindow::openImage(qint64 imageId)
+{
+    if (!m_ws || imageId <= 0)
+        return;
+    auto *dialog = new ImageDetailDialog(*m_ws, imageId, this);
+    connect(dialog, &ImageDetailDialog::reviewRequested, this, [this](qint64 id) {
+        m_review->showSamplesOfImage(id);
+        showView(QStringLiteral("review"));
+    });
+    dialog->show();
+}
+
+void MainWindow::editPrompts()
+{
+    if (!m_ws) {
+        statusBar()->showMessage(tr("Open a workspace first (Workspace > Open)."), 8000);
+        return;
+    }
+    PromptEditorDialog dialog(*m_ws, this);
+    dialog.exec();
+}
+
+void MainWindow::fillDatasetFilter()
+{
+    const QString current = m_datasetFilter->currentData().toString();
+    const QSignalBlocker block(m_datasetFilter);
+    m_datasetFilter->clear();
+    m_datasetFilter->addItem(tr("Every image"), QString());
+    m_datasetFilter->addItem(tr("Unlabeled pool"), QStringLiteral("pool"));
+    if (m_ws) {
+        try {
+            QSqlDatabase db = m_ws->connection();
+            for (const QVariantList &r : store::readRows(db, QStringLiteral("SELECT DISTINCT dataset FROM benchmark_items ORDER BY dataset")).rows)
+                m_datasetFilter->addItem(tr("Benchmark %1").arg(r.at(0).toString()), r.at(0).toString());
+        } catch (const Error &) {
+        }
+    }
+    const int i = m_datasetFilter->findData(current);
+    m_datasetFilter->setCurrentIndex(i >= 0 ? i : 0);
+    m_grid->setDatasetFilter(m_datasetFilter->currentData().toString());
 }
 
 void MainWindow::exportSamples()
@@ -357,6 +439,8 @@ void MainWindow::homeAction(const QString &action)
         showView(QStringLiteral("evaluation"));
     else if (action == QLatin1String("export"))
         exportSamples();
+    else if (action == QLatin1String("prompts"))
+        editPrompts();
     else if (const auto kind = jobs::jobKindFromName(action))
         launch(static_cast<int>(*kind));
 }
@@ -417,6 +501,7 @@ void MainWindow::reload()
     m_samples->setWorkspace(*m_ws);
     m_review->setWorkspace(*m_ws);
     m_grid->setWorkspace(*m_ws);
+    fillDatasetFilter();
     fillAnnotatorFilter();
     m_evaluation->setWorkspace(*m_ws);
     m_models->setWorkspace(*m_ws);

@@ -87,6 +87,11 @@ private:
     void resumeStoppedRun();
     void homeAction(const QString &action);
     void exportSamples();
+    void editPrompts();
+    void openImage(qint64 imageId);
+    void fillDatasetFilter();
+    bool badgeIsAll() const;
+    QComboBox *m_datasetFilter = nullptr;
     JobsPanel *m_jobsPanel = nullptr;
     // What another connection (a job thread, another process) wrote: refresh what it touched.
     void workspaceChanged(quint32 tables);

@@ -150,8 +150,8 @@ QWidget *PipelineHome::buildPipeline()
     }
     // Secondary actions that belong to no single stage.
     auto *more = new QHBoxLayout;
-    for (const auto &[label, action] : {std::pair{tr("Import annotations / benchmark…"), "import-annotations"}, std::pair{tr("Export…"), "export"},
-                                        std::pair{tr("Compare evaluations"), "evaluation"}}) {
+    for (const auto &[label, action] : {std::pair{tr("Import annotations / benchmark…"), "import-annotations"}, std::pair{tr("Edit task prompts…"), "prompts"},
+                                        std::pair{tr("Export…"), "export"}, std::pair{tr("Compare evaluations"), "evaluation"}}) {
         auto *b = new QPushButton(label, page);
         b->setObjectName(QStringLiteral("action-") + QLatin1String(action));
         connect(b, &QPushButton::clicked, this, [this, a = QString::fromLatin1(action)] { Q_EMIT actionRequested(a); });

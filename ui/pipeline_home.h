@@ -32,7 +32,7 @@ public:
 
 Q_SIGNALS:
     // "new", "open", "demo", "recent:<path>", "import-images", "import-annotations",
-    // "annotate", "identify", "review", "align", "evaluate", "evaluation", "export"
+    // "annotate", "identify", "review", "align", "evaluate", "evaluation", "export", "prompts"
     void actionRequested(const QString &action);
     void progressShown(); // after each refresh lands
 

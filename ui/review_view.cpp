@@ -1,5 +1,6 @@
 #include "review_view.h"
 
+#include "empty_state.h"
 #include "verdict_text.h"
 
 #include "image_pane.h"
@@ -95,7 +96,19 @@ ReviewView::ReviewView(QWidget *parent)
     auto *leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(0, 0, 0, 0);
     leftLayout->addLayout(filters);
+    m_imageOnly = new QLabel(left);
+    m_imageOnly->setObjectName(QStringLiteral("image-filter"));
+    m_imageOnly->setVisible(false);
+    connect(m_imageOnly, &QLabel::linkActivated, this, [this] { showSamplesOfImage(0); });
+    leftLayout->addWidget(m_imageOnly);
     leftLayout->addWidget(m_list, 1);
+    attachEmptyState(m_list, [this] {
+        if (!m_ws)
+            return tr("Open a workspace to review its samples.");
+        if (m_imageFilter || !m_search->text().isEmpty() || m_outcome->currentIndex() > 0 || m_state->currentIndex() > 0)
+            return tr("No sample matches these filters.");
+        return tr("No samples yet: run the Pseudo Annotator, then Identify parity (Home, steps 2 and 3).");
+    });
     leftLayout->addWidget(m_counts);
     auto *legend = new QLabel(verdictLegend(), left);
     legend->setObjectName(QStringLiteral("legend"));
@@ -167,6 +180,21 @@ void ReviewView::setWorkspace(const store::Workspace &ws)
     applyFilter();
 }
 
+void ReviewView::showSamplesOfImage(qint64 imageId)
+{
+    m_imageFilter = imageId;
+    if (imageId > 0) {
+        // Every outcome and decision of that image, whatever the other filters said.
+        const QSignalBlocker a(m_outcome), b(m_state);
+        m_outcome->setCurrentIndex(0);
+        m_state->setCurrentIndex(0);
+        m_search->clear();
+    }
+    m_imageOnly->setText(tr("Showing the samples of image #%1 · <a href='all'>show every image</a>").arg(imageId));
+    m_imageOnly->setVisible(imageId > 0);
+    applyFilter();
+}
+
 void ReviewView::applyFilter()
 {
     store::SampleFilter f;
@@ -176,6 +204,8 @@ void ReviewView::applyFilter()
         f.reviewState = s;
     f.text = m_search->text().trimmed();
     f.order = m_order->currentData().toString();
+    if (m_imageFilter > 0)
+        f.imageId = m_imageFilter;
     m_model->setShowConfidence(f.order == QLatin1String("confidence"));
     m_model->setFilter(f);
     if (m_ws && m_model->rowCount() > 0)

@@ -51,11 +51,15 @@ public:
     // Another connection wrote (store::ChangeWatcher's store::Tables bits): the visible rows,
     // the counts and the inspector are re-read.
     void workspaceChanged(quint32 tables);
+    // Only the samples of one image (the Browser's drill-down); 0 shows every image again.
+    void showSamplesOfImage(qint64 imageId);
+    qint64 imageFilter() const { return m_imageFilter; }
 
 Q_SIGNALS:
     void reviewsChanged();
     // What an action did, for the status bar ("Undid: approve of 120 samples").
     void message(const QString &text);
+
 
 private:
     struct Step
@@ -92,6 +96,8 @@ private:
     QLineEdit *m_answer;
     QTextBrowser *m_details;
     QLabel *m_counts;
+    QLabel *m_imageOnly = nullptr;
+    qint64 m_imageFilter = 0;
     QList<Step> m_undo, m_redo;
 };
 

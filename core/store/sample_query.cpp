@@ -45,6 +45,10 @@ Where buildWhere(const SampleFilter &f)
         parts << QStringLiteral("s.source = ?");
         w.binds << *f.source;
     }
+    if (f.imageId) {
+        parts << QStringLiteral("s.image_id = ?");
+        w.binds << *f.imageId;
+    }
     if (f.parsed) {
         parts << QStringLiteral("s.parse_status = ?");
         w.binds << (*f.parsed ? QStringLiteral("ok") : QStringLiteral("failed"));

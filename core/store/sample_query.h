@@ -16,6 +16,7 @@ struct SampleFilter
     std::optional<QString> task;
     std::optional<QString> source;
     std::optional<bool> parsed;
+    std::optional<qint64> imageId; // only this image's samples (the Browser's drill-down)
     QString text; // substring of question or answer (case-insensitive for ASCII)
     // Queue order: "id" (default, keyset-paged), "gaps-first", "confidence" (the large model's
     // answer log-probability, most confident first), "image" (by image path).
