@@ -10,7 +10,7 @@ OUT="${1:-resources/screenshots}"
 WS="build/demo.mpaw"
 sh packaging/ensure-demo-workspace.sh
 mkdir -p "$OUT"
-for view in browser images samples review runs models; do
+for view in home browser images samples review runs models; do
   xvfb-run -a -s "-screen 0 1280x800x24" build/app/mpa-studio "$WS" --view "$view" --screenshot "$OUT/$view.png"
 done
 # The flip table of the student on demo-knowledge before (run 14) and after MPA (run 18): the

@@ -138,9 +138,10 @@ void ImageGridModel::reload()
 
 void ImageGridModel::setDatasetFilter(const QString &dataset)
 {
-    if (dataset == m_dataset)
+    const QString d = dataset == QLatin1String("all") ? QString() : dataset;
+    if (d == m_dataset)
         return;
-    m_dataset = dataset;
+    m_dataset = d;
     reload();
 }
 

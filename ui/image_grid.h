@@ -38,7 +38,7 @@ public:
     // sorted by import order or by file path.
     void setSampleFilter(const QString &task, const QString &source, const QString &text);
     void setSortByPath(bool byPath);
-    // "" every image, "pool" the unlabeled images MPA learns from (no benchmark uses them),
+    // "" or "all" every image, "pool" the unlabeled images MPA learns from (no benchmark uses them),
     // or a benchmark's name: its images.
     void setDatasetFilter(const QString &dataset);
     qint64 totalCount() const { return m_total; }

@@ -163,7 +163,7 @@ MainWindow::MainWindow(QWidget *parent)
     attachEmptyState(m_gridView, [this] {
         if (!m_ws)
             return tr("No workspace is open: start on the Home tab.");
-        if (m_grid->totalCount() == 0 && m_datasetFilter->currentIndex() == 0 && badgeIsAll())
+        if (m_grid->totalCount() == 0 && m_datasetFilter->currentIndex() <= 1 && badgeIsAll())
             return tr("No images yet: Workspace > Import image folder (Ctrl+I).");
         return tr("No image matches these filters.");
     });
@@ -379,7 +379,7 @@ void MainWindow::fillDatasetFilter()
     const QString current = m_datasetFilter->currentData().toString();
     const QSignalBlocker block(m_datasetFilter);
     m_datasetFilter->clear();
-    m_datasetFilter->addItem(tr("Every image"), QString());
+    m_datasetFilter->addItem(tr("Every image"), QStringLiteral("all"));
     m_datasetFilter->addItem(tr("Unlabeled pool"), QStringLiteral("pool"));
     if (m_ws) {
         try {
@@ -389,7 +389,9 @@ void MainWindow::fillDatasetFilter()
         } catch (const Error &) {
         }
     }
-    const int i = m_datasetFilter->findData(current);
+    // The pool by default: benchmark images are only evaluated on, and mixing them into the
+    // grid hid the images MPA learns from.
+    const int i = m_datasetFilter->findData(current.isEmpty() ? QStringLiteral("pool") : current);
     m_datasetFilter->setCurrentIndex(i >= 0 ? i : 0);
     m_grid->setDatasetFilter(m_datasetFilter->currentData().toString());
 }

@@ -253,7 +253,7 @@ void PipelineHome::show(const store::PipelineProgress &p)
             .arg(p.reviewed)
             .arg(p.approvedGaps)
             .arg(p.rejected)
-            .arg(std::max<qint64>(0, gaps - p.approvedGaps - p.rejected)),
+            .arg(p.gapsToReview),
         tr("%1 alignment runs finished").arg(p.alignmentRuns),
         tr("%1 evaluations finished").arg(p.evaluations),
     };

@@ -57,7 +57,13 @@ RunDashboard::RunDashboard(QWidget *parent)
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setStretchLastSection(true);
+    // One line per run; the name takes the spare width (names say what a run was trained on).
+    m_table->setWordWrap(false);
+    m_table->setTextElideMode(Qt::ElideRight);
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
+    m_table->horizontalHeader()->setDefaultSectionSize(80);
+    m_table->horizontalHeader()->setStretchLastSection(false);
     m_plot->xAxis->setLabel(tr("step"));
     m_plot->legend->setVisible(true);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
@@ -119,6 +125,11 @@ void RunDashboard::setWorkspace(const store::Workspace &ws)
     m_shown.clear();
     m_series.clear();
     m_runs->setWorkspace(ws);
+    if (m_runs->columnCount() > 3) {
+        m_table->setColumnWidth(0, 50);
+        m_table->setColumnWidth(4, 140);
+        m_table->horizontalHeader()->setSectionResizeMode(3, QHeaderView::Stretch);
+    }
     rebuild();
 }
 
@@ -209,7 +220,7 @@ void RunDashboard::applyPalette()
     m_plot->legend->setBrush(p.base());
     m_plot->legend->setTextColor(text);
     m_plot->legend->setBorderPen(QPen(mid));
-    m_plot->replot();
+    m_plot->replot(QCustomPlot::rpQueuedReplot); // not before the widget has a size (a zero-sized paint buffer warns)
 }
 
 QString RunDashboard::detailText() const

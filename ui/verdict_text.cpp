@@ -71,7 +71,7 @@ QString confidenceText(const std::optional<double> &logprob)
 QString verdictLegend()
 {
     return tr("<span style='color:#d35400'>orange</span>: knowledge gap (large model right, small wrong) · grey: parse failure · "
-              "✓ approved · ✗ rejected · · not reviewed · ⏳ not saved yet. Only approved knowledge gaps train by default.");
+              "✓ approved · ✗ rejected · · not reviewed. Only approved knowledge gaps train by default.");
 }
 
 QString outcomeLabelSql()

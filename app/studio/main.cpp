@@ -26,7 +26,7 @@ int main(int argc, char *argv[])
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("workspace"), QStringLiteral("Workspace folder (.mpaw) to open."));
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Save a PNG of the window to FILE and exit."), QStringLiteral("FILE")});
-    parser.addOption({QStringLiteral("view"), QStringLiteral("Start on this view: browser, images, samples, review, runs, evaluation, models."),
+    parser.addOption({QStringLiteral("view"), QStringLiteral("Start on this view: home, browser, images, samples, review, runs, evaluation, models."),
                       QStringLiteral("VIEW")});
     parser.addOption({QStringLiteral("compare"), QStringLiteral("Start on the Evaluation view comparing two evaluation runs (e.g. 14,18)."),
                       QStringLiteral("RUN_A,RUN_B")});

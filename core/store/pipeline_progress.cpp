@@ -65,6 +65,8 @@ PipelineProgress readPipelineProgress(const Workspace &ws)
             p.rejected += n;
         if (review == QLatin1String("approved") && outcome == QLatin1String("gap"))
             p.approvedGaps += n;
+        if (review == QLatin1String("pending") && outcome == QLatin1String("gap"))
+            p.gapsToReview += n;
     }
     const Rows runs = readRows(db, QStringLiteral("SELECT kind, status, count(*) FROM runs GROUP BY 1, 2"));
     for (const QVariantList &r : runs.rows) {

@@ -27,6 +27,7 @@ struct PipelineProgress
     qint64 reviewed = 0;       // approved or rejected
     qint64 approvedGaps = 0;
     qint64 rejected = 0;
+    qint64 gapsToReview = 0;   // knowledge gaps not yet approved or rejected
     qint64 alignmentRuns = 0;  // finished
     qint64 evaluations = 0;    // finished
     qint64 runningRuns = 0;
