@@ -140,11 +140,14 @@ void TestJobs::killedProcessLeavesAResumableRun()
     QCOMPARE(pipeline::recoverInterruptedRuns(ws), 1);
     QCOMPARE(store::scalar(db, QStringLiteral("SELECT status FROM runs WHERE id = ?"), {runId}).toString(), QStringLiteral("interrupted"));
 
-    backends::NativeBackendOptions o;
-    auto backend = backends::makeNativeBackend(model, o);
-    const pipeline::JobSummary s = pipeline::runPseudoAnnotator(ws, *backend, model, {}, {}, runId);
-    QCOMPARE(s.skipped, before);             // finished items are never redone
-    QCOMPARE(s.done, 60 - before);
+    // Resumed from the command line without naming the model again: the run recorded it.
+    QProcess resume;
+    resume.start(test::cliPath(), {QStringLiteral("annotate"), ws.root(), QStringLiteral("--resume"), QString::number(runId)});
+    QVERIFY(resume.waitForFinished(120000));
+    const QString out = QString::fromUtf8(resume.readAllStandardOutput());
+    QVERIFY2(resume.exitCode() == 0, resume.readAllStandardError().constData());
+    // Finished items are never redone.
+    QVERIFY2(out.contains(QStringLiteral("%1 done, %2 already done before").arg(60 - before).arg(before)), qPrintable(out));
     QCOMPARE(test::countRows(ws, QStringLiteral("samples")), 60);
     QCOMPARE(store::scalar(db, QStringLiteral("SELECT status FROM runs WHERE id = ?"), {runId}).toString(), QStringLiteral("finished"));
 }

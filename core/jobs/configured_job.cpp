@@ -9,6 +9,7 @@
 #include "util/error.h"
 
 #include <QFileInfo>
+#include <QJsonDocument>
 
 namespace mpa::jobs {
 
@@ -78,8 +79,19 @@ QJsonObject resolvedConfiguration(JobKind kind, const QJsonObject &config)
 pipeline::JobSummary runConfiguredJob(const store::Workspace &ws, JobKind kind, const QJsonObject &config, qint64 resumeRunId,
                                       const ProgressFn &progress, JobResults *results)
 {
-    // A resumed run takes its settings from its record; only the backends come from here.
-    const QJsonObject c = resolvedConfiguration(kind, config);
+    // A resumed run takes its settings from its record; only the backends come from here, and
+    // a model not given again is the one the run recorded (`mpa annotate WS --resume 3`).
+    QJsonObject given = config;
+    if (resumeRunId > 0) {
+        QSqlDatabase db = ws.connection();
+        const QJsonObject stored = QJsonDocument::fromJson(
+                                       store::scalar(db, QStringLiteral("SELECT params FROM runs WHERE id = ?"), {resumeRunId}).toString().toUtf8())
+                                       .object();
+        for (const QString &key : modelKeys(kind))
+            if (given.value(key).toString().isEmpty())
+                given.insert(key, stored.value(key));
+    }
+    const QJsonObject c = resolvedConfiguration(kind, given);
     auto location = [&](const char *key) {
         const QString m = c.value(QLatin1String(key)).toString();
         if (m.isEmpty() && resumeRunId == 0)
