@@ -105,6 +105,7 @@ private Q_SLOTS:
     void bulkApproveThenUndo();
     void jobIdsAfterReopening();
     void editMakesTheVerdictStale();
+    void sortedTablesPageThroughEverything();
 };
 
 void TestDesktopAtScale::jobsThenDecisionsAtScale()
@@ -364,6 +365,44 @@ void TestDesktopAtScale::editMakesTheVerdictStale()
         c.finishRun(run, store::RunStatus::Finished);
     }
     QCOMPARE(freshCount(ws, QStringLiteral("SELECT verdict_stale FROM samples WHERE id = 2")), 0);
+}
+
+void TestDesktopAtScale::sortedTablesPageThroughEverything()
+{
+    QTemporaryDir tmp;
+    const store::Workspace ws = store::Workspace::create(tmp.filePath(QStringLiteral("sorted")));
+    addBulkRows(ws);
+    ui::MainWindow window;
+    QVERIFY(window.openWorkspace(ws.root()));
+    ui::RowTableModel *samples = window.sampleTable();
+    samples->sort(3, Qt::DescendingOrder); // question, as a header click does
+    QCOMPARE(samples->rowCount(), ui::RowTableModel::kPageSize);
+    while (samples->canFetchMore({}))
+        samples->fetchMore({});
+    QCOMPARE(samples->rowCount(), kBulkSamples);
+    QStringList questions;
+    QSet<qint64> keys;
+    for (int r = 0; r < samples->rowCount(); ++r) {
+        questions << samples->value(r, 3).toString();
+        keys.insert(samples->keyAt(r));
+    }
+    QCOMPARE(keys.size(), kBulkSamples); // OFFSET paging in (expression, key) order: no row twice or missing
+    QStringList expected = questions;
+    std::sort(expected.begin(), expected.end(), std::greater<>());
+    QCOMPARE(questions, expected);
+    // Another process adds a sample: the sorted table picks it up at its place.
+    {
+        const store::Workspace other = store::Workspace::open(ws.root());
+        QSqlDatabase db = other.connection();
+        store::exec(db, QStringLiteral("INSERT INTO samples(image_id, task, question, answer, parse_status, source, source_key, created_at) "
+                                       "VALUES((SELECT min(id) FROM images), 'chart', 'zzz last question', 'a', 'ok', 'other', 'x', 0)"));
+        other.releaseThreadConnection();
+    }
+    samples->refresh();
+    QCOMPARE(samples->rowCount(), kBulkSamples + 1);
+    QCOMPARE(samples->value(0, 3).toString(), QStringLiteral("zzz last question"));
+    samples->sort(-1);
+    QCOMPARE(samples->sortColumn(), -1);
 }
 
 int main(int argc, char **argv)

@@ -31,6 +31,8 @@
 #include <QComboBox>
 #include <QLabel>
 #include <QTextBrowser>
+#include <QHeaderView>
+#include <QTableView>
 #include <QDir>
 #include <QPushButton>
 #include <QTabWidget>
@@ -129,6 +131,28 @@ void TestPipelineHome::walkthroughFromEmptyToEvaluatedAlignment()
     QTRY_VERIFY(nextIs(PipelineStage::Annotate));
     QCOMPARE(home->progress().benchmarkImages, count(ws, QStringLiteral("SELECT count(DISTINCT image_id) FROM benchmark_items")));
     QVERIFY(home->stageText(PipelineStage::Import).startsWith(QLatin1String("24 unlabeled images")));
+
+    // The Images table sorts by a header click (path, descending), paging through the whole set.
+    {
+        auto *tabs = window.findChild<QTabWidget *>();
+        auto *images = qobject_cast<QTableView *>(tabs->widget(2));
+        QVERIFY(images);
+        images->horizontalHeader()->setSortIndicator(1, Qt::DescendingOrder);
+        QCOMPARE(window.imageTable()->sortColumn(), 1);
+        QSqlDatabase db = ws.connection();
+        QCOMPARE(window.imageTable()->value(0, 1).toString(), store::scalar(db, QStringLiteral("SELECT max(path) FROM images")).toString());
+        while (window.imageTable()->canFetchMore({}))
+            window.imageTable()->fetchMore({});
+        QCOMPARE(window.imageTable()->rowCount(), count(ws, QStringLiteral("SELECT count(*) FROM images")));
+        QStringList paths;
+        for (int r = 0; r < window.imageTable()->rowCount(); ++r)
+            paths << window.imageTable()->value(r, 1).toString();
+        QStringList expected = paths;
+        std::sort(expected.begin(), expected.end(), std::greater<>());
+        QCOMPARE(paths, expected);
+        QCOMPARE(QSet<QString>(paths.begin(), paths.end()).size(), paths.size()); // OFFSET paging: no row twice
+        images->horizontalHeader()->setSortIndicator(0, Qt::AscendingOrder);
+    }
 
     // 2. Pseudo-annotate each family with its task, as the demo does.
     for (const QString &family : datasets::syntheticFamilies())

@@ -78,6 +78,13 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
     view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
     view->horizontalHeader()->setDefaultSectionSize(90);
+    // A click on a header sorts by that column (again: the other way); not setSortingEnabled,
+    // which would sort by column 0 at once and give up the key order's cheaper paging.
+    view->horizontalHeader()->setSectionsClickable(true);
+    view->horizontalHeader()->setSortIndicatorShown(true);
+    view->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    QObject::connect(view->horizontalHeader(), &QHeaderView::sortIndicatorChanged, model,
+                     [model](int column, Qt::SortOrder order) { model->sort(column, order); });
     return view;
 }
 

@@ -2,6 +2,8 @@
 
 #include "util/error.h"
 
+#include <QHash>
+
 namespace mpa::ui {
 
 RowTableModel::RowTableModel(QObject *parent)
@@ -30,15 +32,34 @@ void RowTableModel::clear()
     endResetModel();
 }
 
+QString RowTableModel::orderBy() const
+{
+    if (sorted())
+        return QStringLiteral("%1 %2, %3").arg(m_spec.sortExpressions.at(m_sortColumn), m_sortOrder == Qt::AscendingOrder ? QStringLiteral("ASC") : QStringLiteral("DESC"),
+                                               m_spec.key);
+    return QStringLiteral("%1 %2").arg(m_spec.key, m_spec.newestFirst ? QStringLiteral("DESC") : QStringLiteral("ASC"));
+}
+
 store::Rows RowTableModel::read(const QString &keyCondition, const QVariantList &binds, int limit)
 {
     QSqlDatabase db = m_ws->connection();
-    QString sql = QStringLiteral("SELECT %1 FROM %2 WHERE (%3) AND %4 ORDER BY %5 %6")
-                      .arg(m_spec.columns, m_spec.from, m_spec.where, keyCondition, m_spec.key,
-                           m_spec.newestFirst ? QStringLiteral("DESC") : QStringLiteral("ASC"));
+    QString sql = QStringLiteral("SELECT %1 FROM %2 WHERE (%3) AND %4 ORDER BY %5").arg(m_spec.columns, m_spec.from, m_spec.where, keyCondition, orderBy());
     if (limit > 0)
         sql += QStringLiteral(" LIMIT %1").arg(limit);
+    if (limit > 0 && sorted())
+        sql += QStringLiteral(" OFFSET %1").arg(m_rows.size());
     return store::readRows(db, sql, binds);
+}
+
+void RowTableModel::sort(int column, Qt::SortOrder order)
+{
+    const bool sortable = column >= 0 && column < m_spec.sortExpressions.size() && !m_spec.sortExpressions.at(column).isEmpty();
+    const int next = sortable ? column : -1;
+    if (next == m_sortColumn && (next < 0 || order == m_sortOrder))
+        return;
+    m_sortColumn = next;
+    m_sortOrder = order;
+    reloadAll();
 }
 
 void RowTableModel::reloadAll()
@@ -62,7 +83,7 @@ void RowTableModel::fetchMore(const QModelIndex &parent)
         return;
     store::Rows page;
     try {
-        if (m_rows.isEmpty())
+        if (m_rows.isEmpty() || sorted())
             page = read(QStringLiteral("1"), {}, kPageSize);
         else
             page = read(QStringLiteral("%1 %2 ?").arg(m_spec.key, m_spec.newestFirst ? QStringLiteral("<") : QStringLiteral(">")),
@@ -86,6 +107,10 @@ void RowTableModel::refresh()
         return;
     if (m_rows.isEmpty()) {
         reloadAll();
+        return;
+    }
+    if (sorted()) {
+        refreshSorted();
         return;
     }
     try {
@@ -126,6 +151,43 @@ void RowTableModel::refresh()
                 Q_EMIT dataChanged(index(row, 0), index(row, columnCount() - 1));
             }
         }
+    } catch (const Error &) {
+        // Busy: the next change notification tries again.
+    }
+}
+
+// Sorted: a new or removed row may belong anywhere, so a changed count reads the fetched extent
+// again; otherwise the rows on screen are re-read by key, in place.
+void RowTableModel::refreshSorted()
+{
+    try {
+        QSqlDatabase db = m_ws->connection();
+        const qint64 total = store::readRows(db, QStringLiteral("SELECT count(*) FROM %1 WHERE %2").arg(m_spec.from, m_spec.where)).at(0, 0).toLongLong();
+        if ((m_exhausted && total != m_rows.size()) || total < m_rows.size()) {
+            const qsizetype had = m_rows.size();
+            reloadAll();
+            while (m_rows.size() < had && canFetchMore({}))
+                fetchMore({});
+            return;
+        }
+        int first = 0, last = static_cast<int>(m_rows.size()) - 1;
+        if (m_visible) {
+            const auto [a, b] = m_visible();
+            first = std::clamp(a - 32, 0, last);
+            last = std::clamp(b < 0 ? a + kPageSize : b + 32, first, last);
+        }
+        QStringList keys;
+        for (int r = first; r <= last; ++r)
+            keys << QString::number(keyAt(r));
+        const store::Rows now = read(QStringLiteral("%1 IN (%2)").arg(m_spec.key, keys.join(QLatin1Char(','))), {}, 0);
+        QHash<qint64, const QVariantList *> byKey;
+        for (const QVariantList &r : now.rows)
+            byKey.insert(r.first().toLongLong(), &r);
+        for (int r = first; r <= last; ++r)
+            if (const QVariantList *fresh = byKey.value(keyAt(r)); fresh && *fresh != m_rows[r]) {
+                m_rows[r] = *fresh;
+                Q_EMIT dataChanged(index(r, 0), index(r, columnCount() - 1));
+            }
     } catch (const Error &) {
         // Busy: the next change notification tries again.
     }

@@ -23,6 +23,9 @@ struct TableSpec
     QString key;                // the key expression, unique and indexed (e.g. "s.id")
     QStringList headers;
     bool newestFirst = false;   // descending key order (runs: newest on top)
+    // Per column, the expression a click on its header sorts by ("" or missing: not sortable).
+    // Sorted tables page by OFFSET in (expression, key) order; unsorted ones by key.
+    QStringList sortExpressions;
 };
 
 class RowTableModel : public QAbstractTableModel
@@ -51,6 +54,9 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
     bool canFetchMore(const QModelIndex &parent) const override;
     void fetchMore(const QModelIndex &parent) override;
+    // By a column's sort expression (the header's click); column -1: back to key order.
+    void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+    int sortColumn() const { return m_sortColumn; }
 
 private:
     store::Rows read(const QString &keyCondition, const QVariantList &binds, int limit);
@@ -59,6 +65,11 @@ private:
     TableSpec m_spec;
     QList<QVariantList> m_rows;
     bool m_exhausted = true;
+    int m_sortColumn = -1;
+    Qt::SortOrder m_sortOrder = Qt::AscendingOrder;
+    bool sorted() const { return m_sortColumn >= 0; }
+    QString orderBy() const;
+    void refreshSorted();
     std::function<std::pair<int, int>()> m_visible;
 };
 

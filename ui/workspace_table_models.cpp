@@ -20,6 +20,8 @@ TableSpec imageTableSpec()
     t.from = QStringLiteral("images");
     t.key = QStringLiteral("id");
     t.headers = {tr("Id"), tr("Path"), tr("Status"), tr("Format"), tr("Width"), tr("Height"), tr("Bytes"), tr("Problem")};
+    t.sortExpressions = {QStringLiteral("id"), QStringLiteral("path"), QStringLiteral("status"), QStringLiteral("format"), QStringLiteral("width"),
+                         QStringLiteral("height"), QStringLiteral("file_size"), QStringLiteral("error")};
     return t;
 }
 
@@ -33,6 +35,9 @@ TableSpec sampleTableSpec()
     t.from = QStringLiteral("samples s JOIN images i ON i.id = s.image_id");
     t.key = QStringLiteral("s.id");
     t.headers = {tr("Id"), tr("Image"), tr("Task"), tr("Question"), tr("Answer"), tr("Parse"), tr("Outcome"), tr("Review")};
+    t.sortExpressions = {QStringLiteral("s.id"), QStringLiteral("i.path"), QStringLiteral("s.task"), QStringLiteral("COALESCE(s.reviewed_question, s.question)"),
+                         QStringLiteral("COALESCE(s.reviewed_answer, s.answer)"), QStringLiteral("s.parse_status"), QStringLiteral("s.outcome"),
+                         QStringLiteral("s.review_state")};
     return t;
 }
 
@@ -53,6 +58,8 @@ TableSpec runTableSpec()
     t.key = QStringLiteral("id");
     t.newestFirst = true;
     t.headers = {tr("Id"), tr("Kind"), tr("Status"), tr("Name"), tr("Created"), tr("Duration"), tr("Error")};
+    t.sortExpressions = {QStringLiteral("id"), QStringLiteral("kind"), QStringLiteral("status"), QStringLiteral("name"), QStringLiteral("created_at"),
+                         QStringLiteral("finished_at - started_at"), QStringLiteral("error")};
     return t;
 }
 
