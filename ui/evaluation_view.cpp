@@ -14,6 +14,8 @@
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTableView>
+
+#include "empty_state.h"
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
@@ -36,6 +38,9 @@ EvaluationView::EvaluationView(QWidget *parent)
         v->setSortingEnabled(true);
     }
     m_resultsView->setModel(m_results);
+    attachEmptyState(m_resultsView, [] {
+        return tr("No evaluations yet: import a benchmark (Workspace > Import annotations), then Runs > Evaluate a model.");
+    });
     m_flipView->setModel(m_flips);
     auto *lower = new QWidget(this);
     auto *lowerLayout = new QVBoxLayout(lower);

@@ -24,6 +24,7 @@
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QRegularExpression>
 #include <QThread>
 #include <QToolButton>
@@ -190,16 +191,28 @@ JobLauncherDialog::JobLauncherDialog(const store::Workspace &ws, JobKind kind, Q
         connect(f, &OptionField::edited, this, &JobLauncherDialog::update);
     }
     m_preview->setReadOnly(true);
-    m_preview->setMaximumHeight(140);
+    m_preview->setMaximumHeight(120);
+    resize(620, 640);
     m_info->setWordWrap(true);
     m_reason->setWordWrap(true);
     m_reason->setStyleSheet(QStringLiteral("color: #c62828"));
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
     m_launch = buttons->addButton(tr("Launch"), QDialogButtonBox::AcceptRole);
+    // The fields scroll (alignment has ~30 options): the dialog fits a 1024 x 700 screen.
+    auto *fields = new QWidget(this);
+    auto *fieldsLayout = new QVBoxLayout(fields);
+    fieldsLayout->setContentsMargins(0, 0, 0, 0);
+    fieldsLayout->addLayout(form);
+    fieldsLayout->addWidget(showAdvanced);
+    fieldsLayout->addWidget(advanced);
+    fieldsLayout->addStretch(1);
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(fields);
+    scroll->setMinimumHeight(260);
     auto *layout = new QVBoxLayout(this);
-    layout->addLayout(form);
-    layout->addWidget(showAdvanced);
-    layout->addWidget(advanced);
+    layout->addWidget(scroll, 1);
     layout->addWidget(new QLabel(tr("Run configuration (the same JSON as mpa %1 --config):").arg(jobs::jobKindName(kind)), this));
     layout->addWidget(m_preview);
     layout->addWidget(m_info);

@@ -20,6 +20,8 @@
 #include <QSqlQuery>
 #include <QStandardItemModel>
 #include <QTableView>
+
+#include "empty_state.h"
 #include <QThread>
 #include <QVBoxLayout>
 
@@ -50,6 +52,9 @@ ModelsView::ModelsView(QWidget *parent)
     , m_report(new QPlainTextEdit(this))
 {
     m_table->setModel(m_model);
+    attachEmptyState(m_table, [] {
+        return tr("No models registered yet. Add a model folder or an endpoint; models used by a run are registered by it.");
+    });
     m_table->verticalHeader()->hide();
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_report->setReadOnly(true);
