@@ -784,16 +784,17 @@ void MainWindow::launch(int kindValue)
         return;
     QJsonObject config;
     try {
-        config = jobs::resolvedConfiguration(kind, dialog.configuration());
+        // Not resolved here: naming an aligned checkpoint reads its mpa_run.json, and the GUI
+        // thread reads no files; runConfiguredJob resolves it on the job thread.
+        config = dialog.configuration();
     } catch (const Error &e) {
         QMessageBox::information(this, tr("The run cannot start"), e.message());
         return;
     }
-    if (const QString why = launchRefusal(*m_ws, kind, config); !why.isEmpty()) {
-        QMessageBox::information(this, tr("The run cannot start"), why);
-        return;
-    }
-    enqueueJob(config.value(QStringLiteral("name")).toString(), [kind, config](const store::Workspace &ws, const ProgressFn &progress) {
+    // The dialog enabled Launch only after launchRefusal() passed on a worker (it reads model
+    // folders); what changed since is caught by the job itself, with its error in the Jobs panel.
+    const QString name = config.value(QStringLiteral("name")).toString();
+    enqueueJob(name.isEmpty() ? dialog.windowTitle() : name, [kind, config](const store::Workspace &ws, const ProgressFn &progress) {
         return jobs::runConfiguredJob(ws, kind, config, 0, progress);
     });
     statusBar()->showMessage(tr("%1: queued").arg(dialog.windowTitle()));
