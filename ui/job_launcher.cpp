@@ -107,7 +107,14 @@ QStringList suggestionsFor(const store::Workspace &ws, const jobs::JobOption &o)
 
 } // namespace
 
-QString launchRefusal(const store::Workspace &ws, JobKind kind, const QJsonObject &c)
+qint64 trainingSetSize(const store::Workspace &ws, const QJsonObject &c)
+{
+    return static_cast<qint64>(
+        pipeline::selectTrainingSamples(ws, c.value(QStringLiteral("selection")).toString(), static_cast<std::uint64_t>(c.value(QStringLiteral("seed")).toInteger()))
+            .size());
+}
+
+QString launchRefusal(const store::Workspace &ws, JobKind kind, const QJsonObject &c, std::optional<qint64> trainingSamples)
 {
     if (ws.isReadOnly())
         return QObject::tr("The workspace is open read-only.");
@@ -129,7 +136,7 @@ QString launchRefusal(const store::Workspace &ws, JobKind kind, const QJsonObjec
             return QObject::tr("There are no parsed pseudo question-answer pairs yet: run the Pseudo Annotator first.");
         break;
     case JobKind::Align:
-        if (pipeline::selectTrainingSamples(ws, c.value(QStringLiteral("selection")).toString(), 0).empty())
+        if ((trainingSamples ? *trainingSamples : trainingSetSize(ws, c)) == 0)
             return c.value(QStringLiteral("selection")).toString() == QLatin1String("approved-gaps")
                        ? QObject::tr("No approved knowledge gaps yet: identify parity, then approve gaps in the Review view (A).")
                        : QObject::tr("This training set is empty: identify parity first.");
@@ -182,8 +189,14 @@ JobLauncherDialog::JobLauncherDialog(const store::Workspace &ws, JobKind kind, Q
         advanced->setVisible(on);
         showAdvanced->setArrowType(on ? Qt::DownArrow : Qt::RightArrow);
     });
+    // The defaults, with the first registered model of each role (and the first benchmark)
+    // preselected: applied once below, so one check runs, not one per field.
+    QJsonObject initial = jobs::runConfiguration(kind, {});
     for (const jobs::JobOption &o : jobs::jobOptions(kind)) {
-        auto *f = new OptionField(o, suggestionsFor(ws, o), this);
+        const QStringList suggestions = suggestionsFor(ws, o);
+        if ((o.type == jobs::OptionType::Model || o.key == QLatin1String("dataset")) && !suggestions.isEmpty())
+            initial.insert(o.key, suggestions.first());
+        auto *f = new OptionField(o, suggestions, this);
         m_fields.insert(o.flag, f);
         auto *label = new QLabel(o.label, this);
         label->setToolTip(o.help);
@@ -241,12 +254,7 @@ JobLauncherDialog::JobLauncherDialog(const store::Workspace &ws, JobKind kind, Q
         if (!path.isEmpty())
             saveConfigurationFile(path);
     });
-    applyConfiguration(jobs::runConfiguration(kind, {}));
-    // The first registered model of each role is preselected.
-    for (OptionField *f : std::as_const(m_fields))
-        if (f->option().type == jobs::OptionType::Model || f->option().key == QLatin1String("dataset"))
-            if (const QStringList s = suggestionsFor(ws, f->option()); !s.isEmpty())
-                f->setText(s.first());
+    applyConfiguration(initial);
 }
 
 QJsonObject JobLauncherDialog::configuration() const
@@ -339,11 +347,10 @@ void JobLauncherDialog::update()
     QThread *worker = QThread::create([self, check, ws, kind, c]() mutable {
         QString why, info;
         try {
-            why = launchRefusal(ws, kind, c);
-            if (kind == JobKind::Align) {
-                const auto n = static_cast<qint64>(pipeline::selectTrainingSamples(ws, c.value(QStringLiteral("selection")).toString(),
-                                                                                   static_cast<std::uint64_t>(c.value(QStringLiteral("seed")).toInteger()))
-                                                       .size());
+            const std::optional<qint64> samples = kind == JobKind::Align ? std::optional<qint64>(trainingSetSize(ws, c)) : std::nullopt;
+            why = launchRefusal(ws, kind, c, samples);
+            if (samples) {
+                const qint64 n = *samples;
                 const qint64 perStep = std::max<qint64>(1, c.value(QStringLiteral("batch_size")).toInteger(1) * c.value(QStringLiteral("grad_accum")).toInteger(1));
                 qint64 steps = static_cast<qint64>(std::ceil(static_cast<double>(n) / static_cast<double>(perStep))) * c.value(QStringLiteral("epochs")).toInteger(1);
                 if (const qint64 cap = c.value(QStringLiteral("max_steps")).toInteger(); cap > 0)

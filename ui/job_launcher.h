@@ -12,6 +12,7 @@
 #include <QDialog>
 #include <QJsonObject>
 #include <QMap>
+#include <optional>
 
 class QComboBox;
 class QLabel;
@@ -25,7 +26,11 @@ class OptionField;
 using jobs::JobKind;
 
 // Empty when the configuration can run on this workspace now, else the reason (one sentence).
-QString launchRefusal(const store::Workspace &ws, JobKind kind, const QJsonObject &config);
+// Reads model folders and the training set: call it off the GUI thread. `trainingSamples`:
+// the alignment's training-set size when the caller has already counted it.
+QString launchRefusal(const store::Workspace &ws, JobKind kind, const QJsonObject &config, std::optional<qint64> trainingSamples = std::nullopt);
+// How many samples an alignment with this configuration trains on.
+qint64 trainingSetSize(const store::Workspace &ws, const QJsonObject &config);
 
 class JobLauncherDialog : public QDialog
 {

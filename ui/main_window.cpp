@@ -167,10 +167,10 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_gridView, &QAbstractItemView::activated, this, [this](const QModelIndex &index) {
         openImage(index.data(ImageGridModel::ImageIdRole).toLongLong());
     });
-    attachEmptyState(m_gridView, [this] {
+    attachEmptyState(m_gridView, [this, badge] {
         if (!m_ws)
             return tr("No workspace is open: start on the Home tab.");
-        if (m_grid->totalCount() == 0 && m_datasetFilter->currentIndex() <= 1 && badgeIsAll())
+        if (m_grid->totalCount() == 0 && m_datasetFilter->currentIndex() <= 1 && badge->currentIndex() == 0)
             return tr("No images yet: Workspace > Import image folder (Ctrl+I).");
         return tr("No image matches these filters.");
     });
@@ -350,13 +350,9 @@ void MainWindow::workspaceChanged(quint32 tables)
         m_models->reload();
     if (tables & (store::Tables::Images | store::Tables::Samples))
         showCounts();
-    m_home->refresh();
-}
-
-bool MainWindow::badgeIsAll() const
-{
-    auto *badge = m_gridView->parentWidget()->findChild<QComboBox *>(QStringLiteral("badge-filter"));
-    return !badge || badge->currentIndex() == 0;
+    // Not for metrics alone: a training run writes them every step, and none is counted here.
+    if (tables & (store::Tables::Images | store::Tables::Samples | store::Tables::Reviews | store::Tables::Runs | store::Tables::Evaluations))
+        m_home->refresh();
 }
 
 void MainWindow::openImage(qint64 imageId)

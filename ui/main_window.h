@@ -90,7 +90,6 @@ private:
     void editPrompts();
     void openImage(qint64 imageId);
     void fillDatasetFilter();
-    bool badgeIsAll() const;
     QComboBox *m_datasetFilter = nullptr;
     JobsPanel *m_jobsPanel = nullptr;
     // What another connection (a job thread, another process) wrote: refresh what it touched.

@@ -169,6 +169,7 @@ void PipelineHome::setWorkspace(const std::optional<store::Workspace> &ws)
 {
     m_ws = ws;
     m_progress = {};
+    ++m_read; // a read of the previous workspace still in flight is not shown
     m_stack->setCurrentIndex(ws ? 1 : 0);
     if (ws) {
         m_title->setText(tr("<h3>%1</h3>").arg(ws->root().toHtmlEscaped()));

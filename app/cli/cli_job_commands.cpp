@@ -19,9 +19,10 @@ using jobs::JobKind;
 // launchers) plus --config / --save-config / --resume.
 void addJobOptions(QCommandLineParser &parser, JobKind kind)
 {
+    const QJsonObject defaults = jobs::runConfiguration(kind, {});
     for (const jobs::JobOption &o : jobs::jobOptions(kind)) {
         QString help = o.help;
-        if (const QString def = jobs::optionText(o, jobs::runConfiguration(kind, {})); !def.isEmpty() && o.type != jobs::OptionType::Model)
+        if (const QString def = jobs::optionText(o, defaults); !def.isEmpty() && o.type != jobs::OptionType::Model)
             help += QStringLiteral(" [default: %1]").arg(def);
         parser.addOption({o.flag, help, o.valueName});
     }
