@@ -8,6 +8,8 @@
 //    page faults and TLB misses on weights, caches and activations; see design.md).
 //  - OPENBLAS_CORETYPE on Intel AVX-512 CPUs that Debian's OpenBLAS 0.3.21 does not
 //    recognise (SkylakeX, or Cooperlake with AVX512-BF16): float32 matmul ~7x faster there.
+//  - OPENBLAS_THREAD_TIMEOUT=4: OpenBLAS's workers sleep right after a product instead of
+//    spinning ~0.1 s on cores libtorch's threads need next (vision tower 8% faster, 2 cores).
 //  - OPENCV_IO_MAX_IMAGE_PIXELS: OpenCV's decoder bound, at util/input_limits.h's.
 // A value the user already set is kept. MPA_NO_REEXEC=1 disables the re-execution (debuggers).
 namespace mpa::backends {

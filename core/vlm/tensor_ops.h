@@ -24,55 +24,34 @@ inline torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight
     return weight * normed.to(x.scalar_type());
 }
 
-// y = x W^T (+ b), PyTorch's Linear convention ([out, in] weights).
-// Decode multiplies one or a few rows by each weight matrix. On CPU in float32, OpenBLAS's
-// sgemm is poor for so few rows (27 GB/s of weights for one row, 12 GB/s for four, measured
-// on the 2-core build machine) while sgemv streams the weights at 66 GB/s, so up to four rows
-// go through matrix-vector products. bfloat16 (oneDNN) has no such gap.
-inline torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b = {})
-{
-    const std::int64_t in = x.size(-1);
-    const std::int64_t rows = in ? x.numel() / in : 0;
-    if (rows >= 1 && rows <= 4 && x.device().is_cpu() && x.scalar_type() == torch::kFloat32) {
-        auto flat = x.reshape({rows, in});
-        std::vector<torch::Tensor> outs;
-        for (std::int64_t r = 0; r < rows; ++r)
-            outs.push_back(torch::mv(w, flat[r]));
-        auto y = torch::stack(outs);
-        if (b.defined())
-            y = y + b;
-        auto sizes = x.sizes().vec();
-        sizes.back() = w.size(0);
-        return y.view(sizes);
-    }
-    return torch::linear(x, w, b);
-}
+// y = x W^T (+ b), PyTorch's Linear convention ([out, in] weights). One activation row (and up
+// to four in float32) on CPU outside autograd goes through the few-row kernels
+// (few_row_kernels.h): decode is bandwidth-bound and libtorch's GEMMs are not built for it.
+torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b = {});
 
 // Attention of q, k, v [n, heads, hd] inside consecutive segments of rows (one image, frame
-// group or window each): softmax in float32, as the reference's eager path, whose additive
-// mask of the dtype's lowest value gives exactly zero weight outside the segment. Runs of
-// equal-length segments (the windows of one image) go through one batched product.
-inline torch::Tensor segmentAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
-                                      const std::vector<std::int64_t> &segments)
-{
-    const std::int64_t heads = q.size(1), hd = q.size(2);
-    const double norm = std::sqrt(static_cast<double>(hd));
-    std::vector<torch::Tensor> outs;
-    std::int64_t start = 0;
-    for (std::size_t i = 0; i < segments.size();) {
-        const std::int64_t len = segments[i];
-        std::size_t j = i;
-        while (j < segments.size() && segments[j] == len)
-            ++j;
-        const auto count = static_cast<std::int64_t>(j - i);
-        auto view = [&](const torch::Tensor &t) { return t.narrow(0, start, count * len).reshape({count, len, heads, hd}).transpose(1, 2); };
-        auto scores = torch::matmul(view(q), view(k).transpose(2, 3)) / norm; // [count, heads, len, len]
-        auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
-        outs.push_back(torch::matmul(probs, view(v)).transpose(1, 2).reshape({count * len, heads * hd}));
-        start += count * len;
-        i = j;
-    }
-    return outs.size() == 1 ? outs.front() : torch::cat(outs, 0);
-}
+// group or window each), returned as [n, heads * hd]. Softmax as the reference's eager path,
+// whose additive mask of the dtype's lowest value gives exactly zero weight outside a segment,
+// so each segment is computed alone. Outside autograd the scores are computed a block of query
+// rows at a time, softmax in place, so they stay in cache instead of an [heads, n, n] float32
+// tensor (262 MB per block at MPA's 2,024-patch maximum) and its copies.
+torch::Tensor segmentAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, const std::vector<std::int64_t> &segments);
+
+// The vision towers' rotary embedding of q and k, the reference's apply_rotary_pos_emb_vision:
+// in float32 (q and k upcast), rounded once to the working dtype. `qkv` is the attention's
+// [n, 3, heads, hd] projection, cos/sin [n, 1, hd] float32 with equal halves (the 2-D angles
+// twice); returns q and k rotated as [n, 2, heads, hd]. Outside autograd it writes each half
+// in two passes (x1 c - x2 s, x2 c + x1 s) instead of building rotate_half and the products.
+torch::Tensor visionRotary(const torch::Tensor &qkv, const torch::Tensor &cos, const torch::Tensor &sin);
+
+// QuickGELU, x * sigmoid(1.702 x), in the working dtype as the reference; in place outside
+// autograd (one temporary instead of three the size of the MLP's hidden layer).
+torch::Tensor quickGelu(torch::Tensor x);
+
+// silu(gate) * up (SwiGLU), in place on `gate` outside autograd.
+torch::Tensor swiGlu(torch::Tensor gate, const torch::Tensor &up);
+
+// y + residual, added into y outside autograd (y is a fresh projection output).
+torch::Tensor addResidual(torch::Tensor y, const torch::Tensor &residual);
 
 } // namespace mpa::vlm::ops

@@ -11,6 +11,8 @@
 #include <cstring>
 #include "vlm/qwen2vl/qwen2vl_model.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+#include <fstream>
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -99,7 +101,12 @@ void benchVision(torch::ScalarType dtype, const char *name, int depth)
         const std::int64_t gh = h / 14, gw = w / 14;
         in.pixelValues = torch::randn({gh * gw, 1176});
         in.grids = {{1, gh, gw}};
-        const double s = seconds([&] { model.encodeVision(in); }, 1);
+        double s = seconds([&] { model.encodeVision(in); }, 1);
+        if (!qgetenv("MPA_TRACE").isEmpty()) {
+            std::ofstream out(qgetenv("MPA_TRACE").toStdString() + "." + name + "." + std::to_string(gh * gw) + ".json");
+            torch::autograd::profiler::RecordProfile guard(out);
+            model.encodeVision(in);
+        }
         std::printf("vision %s, depth %d, %s (%lld patches): %.2f s/image = %.3f images/s\n", name, depth, label,
                     static_cast<long long>(gh * gw), s, 1.0 / s);
     }

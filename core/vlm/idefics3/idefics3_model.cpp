@@ -47,16 +47,14 @@ torch::Tensor Idefics3Model::encoderLayer(int l, torch::Tensor x) const
         return F::layer_norm(in, F::LayerNormFuncOptions({E}).weight(p(pre + n + ".weight")).bias(p(pre + n + ".bias")).eps(v.layerNormEps));
     };
     auto h = ln(x, "layer_norm1");
-    auto heads = [&](const char *n) { return proj(h, pre + "self_attn." + n + ".weight", pre + "self_attn." + n + ".bias").view({N, S, H, hd}).transpose(1, 2); };
-    auto q = heads("q_proj"), k = heads("k_proj"), val = heads("v_proj");
-    // Idefics3VisionAttention (eager): scores * head_dim^-0.5, softmax in float32.
-    auto scores = torch::matmul(q, k.transpose(2, 3)) * std::pow(static_cast<double>(hd), -0.5);
-    auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(m_dtype);
-    auto a = torch::matmul(probs, val).transpose(1, 2).reshape({N, S, E});
-    x = x + proj(a, pre + "self_attn.out_proj.weight", pre + "self_attn.out_proj.bias");
+    // Idefics3VisionAttention (eager): scores * head_dim^-0.5, softmax in float32, each tile
+    // attending to itself: one segment per tile.
+    auto heads = [&](const char *n) { return proj(h, pre + "self_attn." + n + ".weight", pre + "self_attn." + n + ".bias").view({N * S, H, hd}); };
+    const auto a = ops::segmentAttention(heads("q_proj"), heads("k_proj"), heads("v_proj"), std::vector<std::int64_t>(static_cast<std::size_t>(N), S));
+    x = ops::addResidual(proj(a.view({N, S, E}), pre + "self_attn.out_proj.weight", pre + "self_attn.out_proj.bias"), x);
     h = ln(x, "layer_norm2");
     auto f = torch::gelu(proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias"), "tanh");
-    return x + proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias");
+    return ops::addResidual(proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias"), x);
 }
 
 torch::Tensor Idefics3Model::encodeTiles(const torch::Tensor &pixelsIn, Idefics3VisionTrace *trace) const

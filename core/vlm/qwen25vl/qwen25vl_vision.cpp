@@ -51,15 +51,15 @@ torch::Tensor Qwen2VLModel::windowedVisionBlock(int b, torch::Tensor x, const to
     const std::int64_t E = v.embedDim, heads = v.numHeads, hd = E / heads, n = x.size(0);
     const std::string pre = "visual.blocks." + std::to_string(b) + ".";
     auto h = ops::rmsNorm(x, p(pre + "norm1.weight"), 1e-6);
-    auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd}).permute({1, 0, 2, 3});
-    // Rotary in float32 (apply_rotary_pos_emb_vision upcasts q and k), then back.
-    auto q = (qkv[0].to(torch::kFloat32) * cos + ops::rotateHalf(qkv[0].to(torch::kFloat32)) * sin).to(m_dtype);
-    auto k = (qkv[1].to(torch::kFloat32) * cos + ops::rotateHalf(qkv[1].to(torch::kFloat32)) * sin).to(m_dtype);
-    x = x + proj(ops::segmentAttention(q, k, qkv[2], segments), pre + "attn.proj.weight", pre + "attn.proj.bias");
+    auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd});
+    const auto qk = ops::visionRotary(qkv, cos, sin); // float32 rotary, as apply_rotary_pos_emb_vision
+    x = ops::addResidual(proj(ops::segmentAttention(qk.select(1, 0), qk.select(1, 1), qkv.select(1, 2), segments), pre + "attn.proj.weight",
+                              pre + "attn.proj.bias"),
+                         x);
     h = ops::rmsNorm(x, p(pre + "norm2.weight"), 1e-6);
     auto gate = proj(h, pre + "mlp.gate_proj.weight", pre + "mlp.gate_proj.bias");
     auto up = proj(h, pre + "mlp.up_proj.weight", pre + "mlp.up_proj.bias");
-    return x + proj(torch::silu(gate) * up, pre + "mlp.down_proj.weight", pre + "mlp.down_proj.bias");
+    return ops::addResidual(proj(ops::swiGlu(gate, up), pre + "mlp.down_proj.weight", pre + "mlp.down_proj.bias"), x);
 }
 
 } // namespace mpa::vlm

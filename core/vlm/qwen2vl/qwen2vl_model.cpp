@@ -182,16 +182,14 @@ torch::Tensor Qwen2VLModel::visionBlock(int b, torch::Tensor x, const torch::Ten
     const std::int64_t E = v.embedDim, heads = v.numHeads, hd = E / heads, n = x.size(0);
     const std::string pre = "visual.blocks." + std::to_string(b) + ".";
     auto h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm1.weight")).bias(p(pre + "norm1.bias")).eps(1e-6));
-    auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd}).permute({1, 0, 2, 3});
-    // Rotary in float32 (the reference upcasts q and k here), then back.
-    auto q = (qkv[0].to(torch::kFloat32) * cos + rotateHalf(qkv[0].to(torch::kFloat32)) * sin).to(m_dtype);
-    auto k = (qkv[1].to(torch::kFloat32) * cos + rotateHalf(qkv[1].to(torch::kFloat32)) * sin).to(m_dtype);
-    auto attn = proj(ops::segmentAttention(q, k, qkv[2], segments), pre + "attn.proj.weight", pre + "attn.proj.bias");
-    x = x + attn;
+    auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd});
+    const auto qk = ops::visionRotary(qkv, cos, sin); // float32 rotary, as the reference
+    x = ops::addResidual(proj(ops::segmentAttention(qk.select(1, 0), qk.select(1, 1), qkv.select(1, 2), segments), pre + "attn.proj.weight",
+                              pre + "attn.proj.bias"),
+                         x);
     h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm2.weight")).bias(p(pre + "norm2.bias")).eps(1e-6));
-    auto f = proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias");
-    f = f * torch::sigmoid(1.702 * f); // quick_gelu
-    return x + proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias");
+    auto f = ops::quickGelu(proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias"));
+    return ops::addResidual(proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias"), x);
 }
 
 RopeIndex Qwen2VLModel::ropeIndex(const torch::Tensor &inputIdsIn, const std::vector<std::array<std::int64_t, 3>> &imageGrids,

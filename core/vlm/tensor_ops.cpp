@@ -1,0 +1,202 @@
+#include "vlm/tensor_ops.h"
+
+#include "vlm/few_row_kernels.h"
+
+#include <algorithm>
+
+namespace mpa::vlm::ops {
+
+namespace {
+
+bool needsAutograd(std::initializer_list<const torch::Tensor *> tensors)
+{
+    if (!torch::GradMode::is_enabled())
+        return false;
+    for (const torch::Tensor *t : tensors)
+        if (t->defined() && t->requires_grad())
+            return true;
+    return false;
+}
+
+// Whether the few-row kernels take this product. bfloat16 only for one row: with more rows
+// the work is no longer bound by the weight stream, and oneDNN's AMX matmul keeps up (four rows:
+// 26 GB/s against the kernel's 17 on the 2-core Xeon). float32 up to four rows, since they
+// read the weights once where a matrix-vector product per row reads them each time.
+bool fewRowKernelTakes(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b, std::int64_t rows)
+{
+    const auto dtype = x.scalar_type();
+    if (!x.device().is_cpu() || w.dim() != 2 || w.scalar_type() != dtype || !w.is_contiguous() || w.size(1) != x.size(-1))
+        return false;
+    if (b.defined() && (b.scalar_type() != dtype || !b.is_contiguous() || b.numel() != w.size(0)))
+        return false;
+    if (dtype == torch::kBFloat16)
+        return rows == 1;
+    return dtype == torch::kFloat32 && rows >= 1 && rows <= kernels::kMaxFewRows;
+}
+
+torch::Tensor fewRowDense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b, std::int64_t rows)
+{
+    const std::int64_t in = w.size(1), out = w.size(0);
+    const auto flat = x.reshape({rows, in}).contiguous();
+    auto y = torch::empty({rows, out}, x.options());
+    if (x.scalar_type() == torch::kBFloat16) {
+        kernels::bf16FewRowLinear(reinterpret_cast<const std::uint16_t *>(flat.data_ptr()), reinterpret_cast<const std::uint16_t *>(w.data_ptr()),
+                                  b.defined() ? reinterpret_cast<const std::uint16_t *>(b.data_ptr()) : nullptr,
+                                  reinterpret_cast<std::uint16_t *>(y.data_ptr()), rows, in, out);
+    } else {
+        kernels::f32FewRowLinear(flat.data_ptr<float>(), w.data_ptr<float>(), b.defined() ? b.data_ptr<float>() : nullptr, y.data_ptr<float>(), rows,
+                                 in, out);
+    }
+    auto sizes = x.sizes().vec();
+    sizes.back() = out;
+    return y.view(sizes);
+}
+
+// The reference's formula as it is, for autograd: whole [count, heads, len, len] scores,
+// float32 softmax.
+torch::Tensor segmentAttentionForAutograd(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
+                                          const std::vector<std::int64_t> &segments)
+{
+    const std::int64_t heads = q.size(1), hd = q.size(2);
+    const double norm = std::sqrt(static_cast<double>(hd));
+    std::vector<torch::Tensor> outs;
+    std::int64_t start = 0;
+    for (std::size_t i = 0; i < segments.size();) {
+        const std::int64_t len = segments[i];
+        std::size_t j = i;
+        while (j < segments.size() && segments[j] == len)
+            ++j;
+        const auto count = static_cast<std::int64_t>(j - i);
+        auto view = [&](const torch::Tensor &t) { return t.narrow(0, start, count * len).reshape({count, len, heads, hd}).transpose(1, 2); };
+        auto scores = torch::matmul(view(q), view(k).transpose(2, 3)) / norm; // [count, heads, len, len]
+        auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
+        outs.push_back(torch::matmul(probs, view(v)).transpose(1, 2).reshape({count * len, heads * hd}));
+        start += count * len;
+        i = j;
+    }
+    return outs.size() == 1 ? outs.front() : torch::cat(outs, 0);
+}
+
+// Scores kept per step: 16 MiB, e.g. 16 heads x 128 query rows x 2,024 keys in float32. Fewer
+// rows per step starve the products (K = head_dim = 80): measured on 2 cores at 2,024 keys,
+// bf16 q k^T 216 GFLOP/s with 32 rows, 625 with 128; float32 130 -> 200.
+constexpr std::int64_t kScoreBudgetBytes = 16 << 20;
+
+torch::Tensor segmentAttentionInference(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
+                                        const std::vector<std::int64_t> &segments)
+{
+    const std::int64_t n = q.size(0), heads = q.size(1), hd = q.size(2);
+    const auto elt = static_cast<std::int64_t>(q.element_size());
+    // Head-major copies ([heads, n, hd]) so that every head's segment is one strided matrix;
+    // the 1/sqrt(hd) of the scores is folded into q on the way.
+    auto qh = torch::empty({heads, n, hd}, q.options());
+    torch::mul_out(qh, q.permute({1, 0, 2}), 1.0 / std::sqrt(static_cast<double>(hd)));
+    const auto kh = k.permute({1, 0, 2}).contiguous();
+    const auto vh = v.permute({1, 0, 2}).contiguous();
+    auto oh = torch::empty({heads, n, hd}, q.options());
+
+    // One step: queries [heads, g, m, hd] against keys [heads, g, len, hd] of g segments.
+    auto step = [&](std::int64_t qStart, std::int64_t kStart, std::int64_t g, std::int64_t m, std::int64_t len) {
+        auto part = [&](const torch::Tensor &t, std::int64_t s, std::int64_t rows) { return t.narrow(1, s, g * rows).view({heads, g, rows, hd}); };
+        const auto qs = part(qh, qStart, m), ks = part(kh, kStart, len), vs = part(vh, kStart, len);
+        auto scores = torch::matmul(qs, ks.transpose(2, 3)); // [heads, g, m, len]
+        at::_softmax_out(scores, scores, -1, false);
+        part(oh, qStart, m).copy_(torch::matmul(scores, vs));
+    };
+    std::int64_t start = 0;
+    for (std::size_t i = 0; i < segments.size();) {
+        const std::int64_t len = segments[i];
+        std::size_t j = i;
+        while (j < segments.size() && segments[j] == len)
+            ++j;
+        const auto count = static_cast<std::int64_t>(j - i);
+        const std::int64_t perSegment = heads * len * len * elt;
+        if (perSegment <= kScoreBudgetBytes) {
+            // Small segments (windows): as many whole segments per step as the budget holds.
+            const std::int64_t g = std::max<std::int64_t>(1, kScoreBudgetBytes / perSegment);
+            for (std::int64_t s = 0; s < count; s += g) {
+                const std::int64_t take = std::min(g, count - s);
+                step(start + s * len, start + s * len, take, len, len);
+            }
+        } else {
+            // A large segment (a whole image): blocks of query rows against all its keys.
+            const std::int64_t m = std::max<std::int64_t>(8, kScoreBudgetBytes / (heads * len * elt));
+            for (std::int64_t s = 0; s < count; ++s) {
+                const std::int64_t segStart = start + s * len;
+                for (std::int64_t r = 0; r < len; r += m) {
+                    const std::int64_t rows = std::min(m, len - r);
+                    const auto qs = qh.narrow(1, segStart + r, rows), ks = kh.narrow(1, segStart, len), vs = vh.narrow(1, segStart, len);
+                    auto scores = torch::bmm(qs, ks.transpose(1, 2)); // [heads, rows, len]
+                    at::_softmax_out(scores, scores, -1, false);
+                    oh.narrow(1, segStart + r, rows).copy_(torch::bmm(scores, vs));
+                }
+            }
+        }
+        start += count * len;
+        i = j;
+    }
+    return oh.permute({1, 0, 2}).reshape({n, heads * hd});
+}
+
+} // namespace
+
+torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b)
+{
+    const std::int64_t in = x.size(-1);
+    const std::int64_t rows = in ? x.numel() / in : 0;
+    if (fewRowKernelTakes(x, w, b, rows) && !needsAutograd({&x, &w, &b}))
+        return fewRowDense(x, w, b, rows);
+    return torch::linear(x, w, b);
+}
+
+torch::Tensor visionRotary(const torch::Tensor &qkv, const torch::Tensor &cos, const torch::Tensor &sin)
+{
+    const auto qk = qkv.narrow(1, 0, 2);                                // [n, 2, heads, hd]
+    const auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);              // [n, 1, 1, hd]
+    if (needsAutograd({&qkv})) {
+        const auto xf = qk.to(torch::kFloat32);
+        return (xf * c + rotateHalf(xf) * s).to(qkv.scalar_type());
+    }
+    const std::int64_t h = qk.size(-1) / 2;
+    auto out = torch::empty(qk.sizes(), qkv.options().dtype(torch::kFloat32));
+    const auto x1 = qk.narrow(-1, 0, h), x2 = qk.narrow(-1, h, h);
+    const auto c1 = c.narrow(-1, 0, h), s1 = s.narrow(-1, 0, h);
+    auto o1 = out.narrow(-1, 0, h), o2 = out.narrow(-1, h, h);
+    torch::mul_out(o1, x1, c1);
+    o1.addcmul_(x2, s1, -1);
+    torch::mul_out(o2, x2, c1);
+    o2.addcmul_(x1, s1, 1);
+    return out.scalar_type() == qkv.scalar_type() ? out : out.to(qkv.scalar_type());
+}
+
+torch::Tensor quickGelu(torch::Tensor x)
+{
+    if (needsAutograd({&x}))
+        return x * torch::sigmoid(1.702 * x);
+    auto gate = x.mul(1.702);
+    gate.sigmoid_();
+    return x.mul_(gate);
+}
+
+torch::Tensor swiGlu(torch::Tensor gate, const torch::Tensor &up)
+{
+    if (needsAutograd({&gate, &up}))
+        return torch::silu(gate) * up;
+    return torch::silu_(gate).mul_(up);
+}
+
+torch::Tensor addResidual(torch::Tensor y, const torch::Tensor &residual)
+{
+    if (needsAutograd({&y, &residual}))
+        return y + residual;
+    return y.add_(residual);
+}
+
+torch::Tensor segmentAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, const std::vector<std::int64_t> &segments)
+{
+    if (needsAutograd({&q, &k, &v}))
+        return segmentAttentionForAutograd(q, k, v, segments);
+    return segmentAttentionInference(q, k, v, segments);
+}
+
+} // namespace mpa::vlm::ops

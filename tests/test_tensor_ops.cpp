@@ -1,0 +1,213 @@
+// The native models' fast paths against the reference formulas they replace: the few-row
+// decode kernels (every instruction set this CPU has) against a float64 product of the same
+// inputs, and the inference paths of segment attention, the vision rotary, QuickGELU and
+// SwiGLU against the autograd paths, which are the reference's eager formulas as written.
+#include "vlm/few_row_kernels.h"
+#include "vlm/tensor_ops.h"
+
+#include <QTest>
+
+using namespace mpa::vlm;
+
+namespace {
+
+double maxAbs(const torch::Tensor &t) { return t.abs().max().item<double>(); }
+
+// Half a unit in the last place of bfloat16 (8 significant bits) around `ref`, plus the
+// float32 accumulation's share.
+torch::Tensor bf16Tolerance(const torch::Tensor &ref, std::int64_t in) { return ref.abs() * (1.0 / 256) + 1e-6 * static_cast<double>(in); }
+
+} // namespace
+
+class TestTensorOps : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void fewRowKernelsMatchAFloat64Product_data();
+    void fewRowKernelsMatchAFloat64Product();
+    void denseTakesTheKernelOnlyOutsideAutograd();
+    void segmentAttentionInferenceMatchesTheReference_data();
+    void segmentAttentionInferenceMatchesTheReference();
+    void visionRotaryGeluAndSwiGluMatchTheReference();
+};
+
+void TestTensorOps::fewRowKernelsMatchAFloat64Product_data()
+{
+    QTest::addColumn<QString>("isa");
+    const QByteArray original = kernels::fewRowKernelIsa();
+    for (const char *isa : {"avx512-bf16", "avx512", "avx2", "portable"}) {
+        if (kernels::useFewRowKernelIsa(isa))
+            QTest::newRow(isa) << QString::fromLatin1(isa);
+    }
+    kernels::useFewRowKernelIsa(original.constData());
+}
+
+void TestTensorOps::fewRowKernelsMatchAFloat64Product()
+{
+    QFETCH(QString, isa);
+    const QByteArray original = kernels::fewRowKernelIsa();
+    const QByteArray name = isa.toLatin1();
+    QVERIFY(kernels::useFewRowKernelIsa(name.constData()));
+    QCOMPARE(QString::fromLatin1(kernels::fewRowKernelIsa()), isa);
+    torch::manual_seed(7);
+    torch::NoGradGuard noGrad;
+    // Lengths around every vector width and unroll (8, 16, 32, 128) and rows around the
+    // blocks of weight rows (1, 2, 4).
+    for (std::int64_t rows : {1, 2, 3, 4}) {
+        for (std::int64_t in : {1, 7, 31, 33, 128, 129, 1537}) {
+            for (std::int64_t out : {1, 3, 5, 67}) {
+                for (bool withBias : {false, true}) {
+                    const auto x = torch::randn({rows, in}), w = torch::randn({out, in}), b = torch::randn({out});
+                    // float32
+                    {
+                        auto y = torch::empty({rows, out});
+                        kernels::f32FewRowLinear(x.data_ptr<float>(), w.data_ptr<float>(), withBias ? b.data_ptr<float>() : nullptr, y.data_ptr<float>(), rows, in, out);
+                        auto ref = torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), withBias ? b.to(torch::kFloat64) : torch::Tensor());
+                        const double err = maxAbs(y.to(torch::kFloat64) - ref);
+                        QVERIFY2(err <= 1e-5 * std::sqrt(static_cast<double>(in)) * 4,
+                                 qPrintable(QStringLiteral("f32 rows %1 in %2 out %3 bias %4: max error %5").arg(rows).arg(in).arg(out).arg(withBias).arg(err)));
+                    }
+                    // bfloat16: the same product of the rounded inputs, rounded once.
+                    {
+                        const auto xb = x.to(torch::kBFloat16), wb = w.to(torch::kBFloat16), bb = b.to(torch::kBFloat16);
+                        auto y = torch::empty({rows, out}, torch::kBFloat16);
+                        kernels::bf16FewRowLinear(reinterpret_cast<const std::uint16_t *>(xb.data_ptr()), reinterpret_cast<const std::uint16_t *>(wb.data_ptr()),
+                                                  withBias ? reinterpret_cast<const std::uint16_t *>(bb.data_ptr()) : nullptr,
+                                                  reinterpret_cast<std::uint16_t *>(y.data_ptr()), rows, in, out);
+                        auto ref = torch::linear(xb.to(torch::kFloat64), wb.to(torch::kFloat64), withBias ? bb.to(torch::kFloat64) : torch::Tensor());
+                        const auto excess = ((y.to(torch::kFloat64) - ref).abs() - bf16Tolerance(ref, in)).max().item<double>();
+                        QVERIFY2(excess <= 0, qPrintable(QStringLiteral("bf16 rows %1 in %2 out %3 bias %4: off by %5 beyond half an ulp").arg(rows).arg(in).arg(out).arg(withBias).arg(excess)));
+                    }
+                }
+            }
+        }
+    }
+    // Rounding: an exact tie rounds to even, as torch's conversion. 1 + 2^-8 lies halfway
+    // between the bfloat16 values 1 and 1 + 2^-7: it must give 1.
+    const auto one = torch::ones({1, 1}, torch::kBFloat16);
+    const auto tie = torch::full({1, 1}, 1.0f / 256, torch::kFloat32).to(torch::kBFloat16); // exact in bf16
+    auto y = torch::empty({1, 1}, torch::kBFloat16);
+    const auto bias = torch::ones({1}, torch::kBFloat16);
+    kernels::bf16FewRowLinear(reinterpret_cast<const std::uint16_t *>(one.data_ptr()), reinterpret_cast<const std::uint16_t *>(tie.data_ptr()),
+                              reinterpret_cast<const std::uint16_t *>(bias.data_ptr()), reinterpret_cast<std::uint16_t *>(y.data_ptr()), 1, 1, 1);
+    QCOMPARE(y.to(torch::kFloat32).item<float>(), 1.0f);
+    QVERIFY(kernels::useFewRowKernelIsa(original.constData()));
+}
+
+void TestTensorOps::denseTakesTheKernelOnlyOutsideAutograd()
+{
+    torch::manual_seed(3);
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        const auto x = torch::randn({1, 1, 96}).to(dtype), w = torch::randn({40, 96}).to(dtype), b = torch::randn({40}).to(dtype);
+        torch::Tensor fast;
+        {
+            torch::NoGradGuard noGrad;
+            fast = ops::dense(x, w, b);
+        }
+        QCOMPARE(fast.sizes().vec(), (std::vector<std::int64_t>{1, 1, 40}));
+        QCOMPARE(fast.scalar_type(), dtype);
+        // With a weight that needs a gradient, the product must stay differentiable.
+        const auto wg = w.clone().set_requires_grad(true);
+        const auto y = ops::dense(x, wg, b);
+        QVERIFY(y.requires_grad());
+        y.to(torch::kFloat32).sum().backward();
+        QVERIFY(wg.grad().defined());
+        const auto tol = dtype == torch::kFloat32 ? 1e-4 : 0.1;
+        QVERIFY2(maxAbs(fast.to(torch::kFloat32) - y.detach().to(torch::kFloat32)) <= tol, "kernel and torch::linear disagree");
+    }
+}
+
+void TestTensorOps::segmentAttentionInferenceMatchesTheReference_data()
+{
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<QList<qint64>>("segments");
+    // A segment longer than one step's score budget (blocks of query rows), runs of small
+    // windows of unequal lengths, and one large segment after windows.
+    for (int d : {static_cast<int>(torch::kFloat32), static_cast<int>(torch::kBFloat16)}) {
+        const char *name = d == static_cast<int>(torch::kFloat32) ? "f32" : "bf16";
+        QTest::newRow(qPrintable(QStringLiteral("%1 one image, 1100 patches").arg(QLatin1String(name)))) << d << QList<qint64>{1100};
+        QTest::newRow(qPrintable(QStringLiteral("%1 windows and an image").arg(QLatin1String(name)))) << d << QList<qint64>{64, 64, 64, 48, 64, 16, 1090};
+        QTest::newRow(qPrintable(QStringLiteral("%1 two images").arg(QLatin1String(name)))) << d << QList<qint64>{4, 1030, 1030};
+    }
+}
+
+void TestTensorOps::segmentAttentionInferenceMatchesTheReference()
+{
+    QFETCH(int, dtype);
+    QFETCH(QList<qint64>, segments);
+    const auto type = static_cast<torch::ScalarType>(dtype);
+    std::vector<std::int64_t> seg(segments.begin(), segments.end());
+    std::int64_t n = 0;
+    for (auto s : seg)
+        n += s;
+    const std::int64_t heads = 16, hd = 80;
+    torch::manual_seed(11);
+    // Strided views of one [n, 3, heads, hd] projection, as the towers pass them.
+    const auto qkv = (torch::randn({n, 3, heads, hd}) * 2).to(type);
+    const auto q = qkv.select(1, 0), k = qkv.select(1, 1), v = qkv.select(1, 2);
+    torch::Tensor fast;
+    {
+        torch::NoGradGuard noGrad;
+        fast = ops::segmentAttention(q, k, v, seg);
+    }
+    // requires_grad selects the reference formula (whole scores, float32 softmax).
+    const auto qg = q.clone().set_requires_grad(true);
+    const auto ref = ops::segmentAttention(qg, k, v, seg).detach();
+    QCOMPARE(fast.sizes().vec(), ref.sizes().vec());
+    QCOMPARE(fast.scalar_type(), type);
+    // Against the exact attention of the same (rounded) inputs in float64: float32 differs
+    // from it by summation order only; bfloat16 rounds the scores (the reference after the
+    // product and again after the scaling, the fast path after the product of the pre-scaled
+    // q), so there the fast path must be no less accurate than the reference's own formula.
+    const auto exact = ops::segmentAttention(q.to(torch::kFloat64).set_requires_grad(true), k.to(torch::kFloat64), v.to(torch::kFloat64), seg).detach();
+    const double errFast = maxAbs(fast.to(torch::kFloat64) - exact), errRef = maxAbs(ref.to(torch::kFloat64) - exact);
+    qInfo("max error against float64: fast path %.3g, reference formula %.3g", errFast, errRef);
+    if (type == torch::kFloat32)
+        QVERIFY2(errFast <= 5e-5, qPrintable(QStringLiteral("float32 max error %1").arg(errFast)));
+    else
+        QVERIFY2(errFast <= 1.25 * errRef + 1e-3, qPrintable(QStringLiteral("bf16 max error %1 against the reference formula's %2").arg(errFast).arg(errRef)));
+    // No attention across segments: changing the last segment's keys leaves the others alone.
+    auto k2 = k.clone();
+    k2.narrow(0, n - seg.back(), seg.back()).mul_(-1);
+    torch::NoGradGuard noGrad;
+    const auto other = ops::segmentAttention(q, k2, v, seg);
+    const std::int64_t before = n - seg.back();
+    if (before > 0)
+        QCOMPARE(maxAbs(other.narrow(0, 0, before).to(torch::kFloat32) - fast.narrow(0, 0, before).to(torch::kFloat32)), 0.0);
+}
+
+void TestTensorOps::visionRotaryGeluAndSwiGluMatchTheReference()
+{
+    torch::manual_seed(5);
+    const std::int64_t n = 300, heads = 4, hd = 16;
+    auto angles = torch::randn({n, hd / 2}) * 3;
+    angles = torch::cat({angles, angles}, 1);
+    const auto cos = angles.cos().unsqueeze(1), sin = angles.sin().unsqueeze(1);
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        const auto qkv = torch::randn({n, 3, heads, hd}).to(dtype);
+        torch::Tensor fast, gelu, glu;
+        const auto f = torch::randn({n, 64}).to(dtype), g = torch::randn({n, 64}).to(dtype);
+        {
+            torch::NoGradGuard noGrad;
+            fast = ops::visionRotary(qkv, cos, sin);
+            gelu = ops::quickGelu(f.clone());
+            glu = ops::swiGlu(g.clone(), f);
+        }
+        const auto qkvg = qkv.clone().set_requires_grad(true);
+        const auto ref = ops::visionRotary(qkvg, cos, sin).detach();
+        // The reference's arithmetic in float32 both ways, rounded once: at most one bf16 ulp
+        // apart where the two summation orders round differently.
+        const double rotTol = dtype == torch::kFloat32 ? 1e-6 : 1.0 / 64;
+        QVERIFY(maxAbs(fast.to(torch::kFloat32) - ref.to(torch::kFloat32)) <= rotTol);
+        const auto fg = f.clone().set_requires_grad(true);
+        QCOMPARE(maxAbs(gelu.to(torch::kFloat32) - ops::quickGelu(fg).detach().to(torch::kFloat32)), 0.0);
+        QCOMPARE(maxAbs(glu.to(torch::kFloat32) - ops::swiGlu(g.clone().set_requires_grad(true), f).detach().to(torch::kFloat32)), 0.0);
+        // The rotation keeps each pair's length (a property independent of either path).
+        const auto xf = qkv.narrow(1, 0, 2).to(torch::kFloat32), rf = fast.to(torch::kFloat32);
+        auto pairNorm = [&](const torch::Tensor &t) { return t.narrow(-1, 0, hd / 2).pow(2) + t.narrow(-1, hd / 2, hd / 2).pow(2); };
+        QVERIFY(maxAbs(pairNorm(xf) - pairNorm(rf)) <= (dtype == torch::kFloat32 ? 1e-4 : 0.2));
+    }
+}
+
+QTEST_GUILESS_MAIN(TestTensorOps)
+#include "test_tensor_ops.moc"
