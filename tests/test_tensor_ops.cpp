@@ -29,6 +29,7 @@ private Q_SLOTS:
     void segmentAttentionInferenceMatchesTheReference_data();
     void segmentAttentionInferenceMatchesTheReference();
     void visionRotaryGeluAndSwiGluMatchTheReference();
+    void decoderRotaryAndRmsNormMatchTheReference();
 };
 
 void TestTensorOps::fewRowKernelsMatchAFloat64Product_data()
@@ -206,6 +207,35 @@ void TestTensorOps::visionRotaryGeluAndSwiGluMatchTheReference()
         const auto xf = qkv.narrow(1, 0, 2).to(torch::kFloat32), rf = fast.to(torch::kFloat32);
         auto pairNorm = [&](const torch::Tensor &t) { return t.narrow(-1, 0, hd / 2).pow(2) + t.narrow(-1, hd / 2, hd / 2).pow(2); };
         QVERIFY(maxAbs(pairNorm(xf) - pairNorm(rf)) <= (dtype == torch::kFloat32 ? 1e-4 : 0.2));
+    }
+}
+
+void TestTensorOps::decoderRotaryAndRmsNormMatchTheReference()
+{
+    torch::manual_seed(9);
+    const std::int64_t B = 2, H = 3, L = 37, hd = 16, D = 96;
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        // q as the decoders pass it: a transposed view of the projection; cos/sin [B, 1, L, hd]
+        // in the working dtype with unequal halves (the formula must not assume equal ones).
+        const auto q = torch::randn({B, L, H, hd}).to(dtype).transpose(1, 2);
+        const auto cos = torch::randn({B, 1, L, hd}).to(dtype), sin = torch::randn({B, 1, L, hd}).to(dtype);
+        const auto x = (torch::randn({B, L, D}) * 3).to(dtype), w = torch::randn({D}).to(dtype);
+        torch::Tensor rot, norm;
+        {
+            torch::NoGradGuard noGrad;
+            rot = ops::decoderRotary(q, cos, sin);
+            norm = ops::rmsNorm(x, w, 1e-6);
+        }
+        const auto refRot = ops::decoderRotary(q.clone().set_requires_grad(true), cos, sin).detach();
+        const auto refNorm = ops::rmsNorm(x.clone().set_requires_grad(true), w, 1e-6).detach();
+        QCOMPARE(rot.sizes().vec(), refRot.sizes().vec());
+        // float32: the same products, one fused; bfloat16: the fast path rounds the sum once
+        // where the reference rounds each product: within one bf16 ulp of values below ~16.
+        QVERIFY(maxAbs(rot.to(torch::kFloat32) - refRot.to(torch::kFloat32)) <= (dtype == torch::kFloat32 ? 1e-5 : 0.07));
+        // The mean square from a norm instead of a sum of squares: float32 rounding only, then
+        // the same rounding to the working dtype and the same weight product.
+        QVERIFY(maxAbs(norm.to(torch::kFloat32) - refNorm.to(torch::kFloat32)) <= (dtype == torch::kFloat32 ? 1e-5 : 0.05));
+        QCOMPARE(norm.scalar_type(), dtype);
     }
 }
 

@@ -149,6 +149,36 @@ torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch:
     return torch::linear(x, w, b);
 }
 
+torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps)
+{
+    const auto xf = x.to(torch::kFloat32);
+    if (needsAutograd({&x, &weight})) {
+        const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
+        return weight * normed.to(x.scalar_type());
+    }
+    const double width = static_cast<double>(x.size(-1));
+    auto inv = torch::linalg_vector_norm(xf, 2, {-1}, true);
+    inv.square_().div_(width).add_(eps).rsqrt_();
+    auto normed = torch::mul(xf, inv).to(x.scalar_type());
+    return normed.mul_(weight);
+}
+
+torch::Tensor decoderRotary(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin)
+{
+    if (needsAutograd({&x}))
+        return x * cos + rotateHalf(x) * sin;
+    const std::int64_t h = x.size(-1) / 2;
+    const auto shape = at::infer_size(x.sizes(), cos.sizes());
+    auto out = torch::empty(shape, x.options());
+    const auto x1 = x.narrow(-1, 0, h), x2 = x.narrow(-1, h, h);
+    auto o1 = out.narrow(-1, 0, h), o2 = out.narrow(-1, h, h);
+    torch::mul_out(o1, x1, cos.narrow(-1, 0, h));
+    o1.addcmul_(x2, sin.narrow(-1, 0, h), -1);
+    torch::mul_out(o2, x2, cos.narrow(-1, h, h));
+    o2.addcmul_(x1, sin.narrow(-1, h, h), 1);
+    return out;
+}
+
 torch::Tensor visionRotary(const torch::Tensor &qkv, const torch::Tensor &cos, const torch::Tensor &sin)
 {
     const auto qk = qkv.narrow(1, 0, 2);                                // [n, 2, heads, hd]

@@ -16,13 +16,13 @@ inline torch::Tensor rotateHalf(const torch::Tensor &x)
 }
 
 // Statistics in float32, cast back to the input dtype, then the weight (Qwen2RMSNorm,
-// LlamaRMSNorm).
-inline torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps)
-{
-    const auto xf = x.to(torch::kFloat32);
-    const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps);
-    return weight * normed.to(x.scalar_type());
-}
+// LlamaRMSNorm). Outside autograd the mean square comes from a norm (no squared copy) and the
+// weight is applied in place.
+torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps);
+
+// The decoders' rotary embedding, x * cos + rotate_half(x) * sin in the working dtype as the
+// reference (cos/sin already cast to it); outside autograd each half in two passes.
+torch::Tensor decoderRotary(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin);
 
 // y = x W^T (+ b), PyTorch's Linear convention ([out, in] weights). One activation row (and up
 // to four in float32) on CPU outside autograd goes through the few-row kernels

@@ -3,8 +3,14 @@
 // the read bandwidth of this machine at this moment (shared machines drift between runs).
 #include <torch/torch.h>
 
+#include "vlm/few_row_kernels.h"
+
 #include <QElapsedTimer>
+#include <QFile>
+#include <QString>
+#include <algorithm>
 #include <functional>
+#include <vector>
 
 namespace mpa::bench {
 
@@ -17,6 +23,50 @@ inline double seconds(const std::function<void()> &f, int reps)
     for (int i = 0; i < reps; ++i)
         f();
     return t.nsecsElapsed() / 1e9 / reps;
+}
+
+inline double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The median seconds of `reps` calls of f after one warm-up call (robust to the other tenants
+// of a shared machine taking a core for one call).
+inline double medianSeconds(const std::function<void()> &f, int reps)
+{
+    f();
+    std::vector<double> t;
+    for (int i = 0; i < reps; ++i) {
+        QElapsedTimer timer;
+        timer.start();
+        f();
+        t.push_back(timer.nsecsElapsed() / 1e9);
+    }
+    return median(t);
+}
+
+// Which code multiplies what, printed above every table: OpenBLAS's kernel for float32 GEMMs,
+// oneDNN (AMX or AVX512-BF16 where the CPU has them) for bfloat16, the few-row decode kernels'
+// instruction set, and the launch environment's settings.
+inline QString describeProductPaths()
+{
+    QFile cpuinfo(QStringLiteral("/proc/cpuinfo"));
+    QByteArray flags;
+    if (cpuinfo.open(QIODevice::ReadOnly)) {
+        for (const QByteArray &line : cpuinfo.readAll().split('\n'))
+            if (line.startsWith("flags")) {
+                flags = " " + line.mid(line.indexOf(':') + 1) + " ";
+                break;
+            }
+    }
+    auto has = [&](const char *f) { return flags.contains(QByteArray(QByteArray(" ") + f + " ")); };
+    auto env = [](const char *v) { return qEnvironmentVariableIsSet(v) ? qEnvironmentVariable(v) : QStringLiteral("(unset)"); };
+    return QStringLiteral("float32 GEMM: OpenBLAS core %1; bfloat16 GEMM: oneDNN (%2); one-row decode products: %3 kernels; "
+                          "OMP_WAIT_POLICY=%4 OPENBLAS_THREAD_TIMEOUT=%5 GLIBC_TUNABLES=%6")
+        .arg(qEnvironmentVariableIsSet("OPENBLAS_CORETYPE") ? qEnvironmentVariable("OPENBLAS_CORETYPE") : QStringLiteral("as detected"),
+             has("amx_bf16") ? QStringLiteral("AMX-BF16") : has("avx512_bf16") ? QStringLiteral("AVX512-BF16") : QStringLiteral("no bf16 instructions"),
+             QString::fromLatin1(vlm::kernels::fewRowKernelIsa()), env("OMP_WAIT_POLICY"), env("OPENBLAS_THREAD_TIMEOUT"), env("GLIBC_TUNABLES"));
 }
 
 // GFLOP/s of a 2048^3 matmul in `dtype`.

@@ -45,4 +45,31 @@ inline vlm::Qwen2VLConfig config(int hidden, int inter, int layers, int heads, i
     return c;
 }
 
+// Qwen2-VL-2B's layer shapes (1536 wide, 12 heads over 2 KV heads, 8960 MLP; a 1280-wide,
+// 16-head vision tower), with fewer layers and blocks.
+inline vlm::Qwen2VLConfig qwen2vl2bShapes(int layers, int visionDepth)
+{
+    return config(1536, 8960, layers, 12, 2, {16, 24, 24}, visionDepth, 1280, 16);
+}
+
+// Multiply-adds x 2 of the decoder stack over `tokens` positions (causal attention counted in
+// full, as the GEMMs compute it) plus the head on the last row.
+inline double decoderFlops(const vlm::Qwen2VLConfig &c, double tokens)
+{
+    const double D = c.hiddenSize, F = c.intermediateSize, kv = c.numKvHeads * c.headDim();
+    const double perLayer = 2 * tokens * (D * D + 2 * D * kv + D * D + 3 * D * F) + 2 * 2 * tokens * tokens * D;
+    return c.numLayers * perLayer + 2.0 * D * c.vocabSize;
+}
+
+// The same for the Qwen2-VL vision tower over `patches` rows of one image: patch embedding,
+// the blocks (qkv, attention, projection, MLP) and the merger.
+inline double visionFlops(const vlm::Qwen2VLConfig &c, double patches)
+{
+    const auto &v = c.vision;
+    const double E = v.embedDim, F = E * v.mlpRatio, M = v.spatialMergeSize * v.spatialMergeSize;
+    const double block = 2 * patches * (3 * E * E + E * E + 2 * E * F) + 2 * 2 * patches * patches * E;
+    const double merger = 2 * (patches / M) * (E * M * E * M + E * M * c.vision.hiddenSize);
+    return 2 * patches * 1176 * E + v.depth * block + merger;
+}
+
 } // namespace mpa::bench

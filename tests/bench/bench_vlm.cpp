@@ -1,114 +1,140 @@
-// Native runtime benchmarks on CPU, each against a baseline measured in the same run:
-// - prefill of a model with Qwen2-VL-2B's layer shapes (random weights, a few layers, the real
-//   151,936-row tied head): achieved GFLOP/s over the matmul peak (float32 and bfloat16);
-// - decode: bytes of weights read per second over the memory bandwidth (a large read);
-// - vision tower (2B shapes): images per second at 448x448 and at MPA's 512*28*28 maximum.
-// Try it with and without GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (see design.md).
+// What a user waits for with the native Qwen2-VL runtime on CPU, at Qwen2-VL-2B's layer shapes
+// (random weights, a few decoder layers and vision blocks, the real 151,936-row tied head),
+// each number against a baseline measured in the same run (bench_baselines.h):
+// - image + question to the first token (vision tower, decoder stack, head on the last row):
+//   one 448x448 image (1,024 patches, 256 image tokens) + 41 text tokens;
+// - the decoder stack alone on the same 297 tokens (LLM prefill, head on the last row);
+// - the vision tower alone at 448x448 and at MPA's maximum (616x644 = 2,024 patches);
+// - decode, one token at a time from the prefilled cache;
+// in float32 and bfloat16: GFLOP/s over the matmul peak, weight GB/s over the read bandwidth.
+// Each line ends with "[key seconds]" so tests/bench/compare_with_transformers.sh can take the
+// ratio against bench_transformers.py on the same shapes in one run.
+// Usage: bench_vlm [--layers N] [--vision-depth N] [--text N] [--decode N] [--reps N]
+//                  [--trace PREFIX] [--no-launch-env]
 #include "backends/launch_environment.h"
 #include "backends/torch_runtime.h"
 #include "bench_baselines.h"
-
-#include <cstring>
+#include "bench_shapes.h"
+#include "vlm/few_row_kernels.h"
 #include "vlm/qwen2vl/qwen2vl_model.h"
 
 #include <torch/csrc/autograd/profiler_legacy.h>
-#include <fstream>
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QElapsedTimer>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <QElapsedTimer>
 
 using namespace mpa;
 using namespace mpa::vlm;
 
 namespace {
 
-using bench::matmulPeak;
-using bench::readBandwidth;
-using bench::seconds;
-
-Qwen2VLConfig qwen2vl2bShapes(int layers, int visionDepth)
+struct Settings
 {
-    Qwen2VLConfig c;
-    c.modelType = QStringLiteral("qwen2_vl");
-    c.vocabSize = 151936;
-    c.hiddenSize = 1536;
-    c.intermediateSize = 8960;
-    c.numLayers = layers;
-    c.numHeads = 12;
-    c.numKvHeads = 2;
-    c.mropeSection = {16, 24, 24};
-    c.tieWordEmbeddings = true;
-    c.imageTokenId = 151655;
-    c.videoTokenId = 151656;
-    c.visionStartTokenId = 151652;
-    c.visionEndTokenId = 151653;
-    c.vision.depth = visionDepth;
-    c.vision.hiddenSize = 1536;
-    return c;
+    int layers = 4, visionDepth = 4, text = 41, decode = 16, reps = 3;
+    QString trace; // chrome://tracing files of one vision run per size, when set
+};
+
+struct Baselines
+{
+    double peak32 = 0, peak16 = 0, bandwidth = 0;
+    double peak(torch::ScalarType t) const { return t == torch::kBFloat16 ? peak16 : peak32; }
+};
+
+const char *dtypeName(torch::ScalarType t) { return t == torch::kBFloat16 ? "bf16" : "f32"; }
+
+VisionInput randomImage(std::int64_t h, std::int64_t w)
+{
+    VisionInput in;
+    const std::int64_t gh = h / 14, gw = w / 14;
+    in.pixelValues = torch::randn({gh * gw, 1176});
+    in.grids = {{1, gh, gw}};
+    return in;
 }
 
-double layerFlops(const Qwen2VLConfig &c, double L, double context)
+void traceOnce(const Settings &s, const std::string &what, const std::function<void()> &f)
 {
-    const double D = c.hiddenSize, F = c.intermediateSize, kv = c.numKvHeads * c.headDim();
-    const double proj = 2 * L * (D * D + 2 * D * kv + D * D + 3 * D * F);
-    const double attention = 2 * 2 * L * context * D; // q k^T and p v over all heads
-    return proj + attention;
+    if (s.trace.isEmpty())
+        return;
+    std::ofstream out(s.trace.toStdString() + "." + what + ".json");
+    torch::autograd::profiler::RecordProfile guard(out);
+    f();
 }
 
-void benchText(torch::ScalarType dtype, const char *name, int layers, std::int64_t promptLen, int decodeSteps, double peak, double bandwidth)
+void benchDtype(torch::ScalarType dtype, const Settings &s, const Baselines &b)
 {
-    const Qwen2VLConfig c = qwen2vl2bShapes(layers, 1);
+    const char *name = dtypeName(dtype);
+    const Qwen2VLConfig c = bench::qwen2vl2bShapes(s.layers, s.visionDepth);
     Qwen2VLModel model(c, torch::kCPU, dtype, 1);
     torch::NoGradGuard noGrad;
-    auto ids = torch::randint(0, 151000, {1, promptLen}, torch::kInt64);
-    auto mask = torch::ones({1, promptLen}, torch::kInt64);
-    KVCache cache;
-    const double prefill = seconds([&] {
-        cache = model.makeCache(1, promptLen + decodeSteps + 1);
-        model.forward(ids, mask, nullptr, nullptr, &cache, false, true);
-    }, 2);
-    const double flops = layers * layerFlops(c, static_cast<double>(promptLen), static_cast<double>(promptLen))
-                         + 2.0 * c.hiddenSize * c.vocabSize; // head on the last position
-    const double gflops = flops / prefill / 1e9;
-    std::printf("prefill %s, %d layers, %lld tokens: %.3f s, %.1f GFLOP/s = %.0f%% of the %.1f GFLOP/s matmul peak\n", name, layers,
-                static_cast<long long>(promptLen), prefill, gflops, 100 * gflops / peak, peak);
+    const double peak = b.peak(dtype);
 
-    // Decode: one token at a time from the prefilled cache.
+    // Image + question, as a Pseudo Annotator or Parity Identifier item: vision start, the 256
+    // merged image tokens, vision end, then the question and the assistant prefix.
+    const VisionInput image = randomImage(448, 448);
+    const std::int64_t imageTokens = 1024 / 4, promptLen = imageTokens + 2 + s.text;
+    auto ids = torch::randint(0, 151000, {1, promptLen}, torch::kInt64);
+    ids[0][0] = c.visionStartTokenId;
+    ids.narrow(1, 1, imageTokens).fill_(c.imageTokenId);
+    ids[0][imageTokens + 1] = c.visionEndTokenId;
+    const auto mask = torch::ones({1, promptLen}, torch::kInt64);
+    KVCache cache;
+    const double firstToken = bench::medianSeconds([&] {
+        cache = model.makeCache(1, promptLen + s.decode + 1);
+        model.forward(ids, mask, &image, nullptr, &cache, false, true);
+    }, s.reps);
+    const double visionFlops = bench::visionFlops(c, 1024), llmFlops = bench::decoderFlops(c, static_cast<double>(promptLen));
+    std::printf("first token %s (448x448 image + %d text tokens = %lld tokens, %d layers, %d vision blocks): %.3f s, %.0f GFLOP/s = %.0f%% of peak [first_token_%s %.6f]\n",
+                name, s.text, static_cast<long long>(promptLen), s.layers, s.visionDepth, firstToken, (visionFlops + llmFlops) / firstToken / 1e9,
+                100 * (visionFlops + llmFlops) / firstToken / 1e9 / peak, name, firstToken);
+
+    // The decoder stack alone on the same number of tokens (text ids: no vision).
+    auto textIds = torch::randint(0, 151000, {1, promptLen}, torch::kInt64);
+    const double prefill = bench::medianSeconds([&] {
+        cache = model.makeCache(1, promptLen + s.decode + 1);
+        model.forward(textIds, mask, nullptr, nullptr, &cache, false, true);
+    }, s.reps);
+    traceOnce(s, std::string("prefill-") + name, [&] {
+        cache = model.makeCache(1, promptLen + s.decode + 1);
+        model.forward(textIds, mask, nullptr, nullptr, &cache, false, true);
+    });
+    std::printf("LLM prefill %s (%lld tokens, %d layers, head on the last row): %.3f s = %.0f tokens/s, %.0f GFLOP/s = %.0f%% of peak [prefill_%s %.6f]\n", name,
+                static_cast<long long>(promptLen), s.layers, prefill, promptLen / prefill, llmFlops / prefill / 1e9, 100 * llmFlops / prefill / 1e9 / peak,
+                name, prefill);
+
+    // Decode from the prefilled cache: every weight (and the tied head) read once per token.
     std::int64_t weightBytes = 0;
     for (const auto &[n, t] : model.parameters())
-        weightBytes += t.numel() * t.element_size();
+        if (n.rfind("visual.", 0) != 0)
+            weightBytes += t.numel() * t.element_size();
     auto tok = torch::randint(0, 151000, {1, 1}, torch::kInt64);
-    QElapsedTimer t;
-    t.start();
-    for (int s = 0; s < decodeSteps; ++s) {
-        mask = torch::ones({1, cache.length + 1}, torch::kInt64);
-        model.decodeStep(tok, mask, cache);
+    const std::int64_t filled = cache.length;
+    std::vector<double> steps;
+    for (int r = 0; r < s.reps; ++r) {
+        cache.length = filled;
+        QElapsedTimer t;
+        t.start();
+        for (int d = 0; d < s.decode; ++d)
+            model.decodeStep(tok, torch::ones({1, cache.length + 1}, torch::kInt64), cache);
+        steps.push_back(t.nsecsElapsed() / 1e9 / s.decode);
     }
-    const double step = t.nsecsElapsed() / 1e9 / decodeSteps;
-    const double gbs = weightBytes / step / 1e9;
-    std::printf("decode %s: %.1f ms/token, %.2f GB of weights per token -> %.1f GB/s = %.0f%% of the %.1f GB/s read bandwidth\n", name,
-                step * 1e3, weightBytes / 1e9, gbs, 100 * gbs / bandwidth, bandwidth);
-}
+    const double step = bench::median(steps), gbs = weightBytes / step / 1e9;
+    std::printf("decode %s: %.1f ms/token, %.2f GB of weights per token -> %.1f GB/s = %.0f%% of the read bandwidth [decode_%s %.6f]\n", name, step * 1e3,
+                weightBytes / 1e9, gbs, 100 * gbs / b.bandwidth, name, step);
 
-void benchVision(torch::ScalarType dtype, const char *name, int depth)
-{
-    const Qwen2VLConfig c = qwen2vl2bShapes(1, depth);
-    Qwen2VLModel model(c, torch::kCPU, dtype, 2);
-    torch::NoGradGuard noGrad;
-    for (auto [h, w, label] : {std::tuple<int, int, const char *>{448, 448, "448x448"}, {616, 644, "616x644 (512*28*28 budget)"}}) {
-        VisionInput in;
-        const std::int64_t gh = h / 14, gw = w / 14;
-        in.pixelValues = torch::randn({gh * gw, 1176});
-        in.grids = {{1, gh, gw}};
-        double s = seconds([&] { model.encodeVision(in); }, 1);
-        if (!qgetenv("MPA_TRACE").isEmpty()) {
-            std::ofstream out(qgetenv("MPA_TRACE").toStdString() + "." + name + "." + std::to_string(gh * gw) + ".json");
-            torch::autograd::profiler::RecordProfile guard(out);
-            model.encodeVision(in);
-        }
-        std::printf("vision %s, depth %d, %s (%lld patches): %.2f s/image = %.3f images/s\n", name, depth, label,
-                    static_cast<long long>(gh * gw), s, 1.0 / s);
+    // The vision tower alone.
+    for (auto [h, w, label] : {std::tuple<int, int, const char *>{448, 448, "448x448"}, {616, 644, "616x644"}}) {
+        const VisionInput in = randomImage(h, w);
+        const std::int64_t patches = (h / 14) * (w / 14);
+        const double sec = bench::medianSeconds([&] { model.encodeVision(in); }, s.reps);
+        const double f = bench::visionFlops(c, static_cast<double>(patches));
+        std::printf("vision %s, %d blocks, %s (%lld patches): %.3f s = %.2f images/s, %.0f GFLOP/s = %.0f%% of peak [vision_%lld_%s %.6f]\n", name,
+                    s.visionDepth, label, static_cast<long long>(patches), sec, 1 / sec, f / sec / 1e9, 100 * f / sec / 1e9 / peak,
+                    static_cast<long long>(patches), name, sec);
+        traceOnce(s, std::string("vision-") + std::to_string(patches) + "-" + name, [&] { model.encodeVision(in); });
     }
 }
 
@@ -125,27 +151,34 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.addHelpOption();
-    parser.addOptions({{QStringLiteral("layers"), QStringLiteral("Decoder layers."), QStringLiteral("N"), QStringLiteral("4")},
-                       {QStringLiteral("prompt"), QStringLiteral("Prefill tokens."), QStringLiteral("N"), QStringLiteral("512")},
+    parser.addOptions({{QStringLiteral("layers"), QStringLiteral("Decoder layers (2B: 28)."), QStringLiteral("N"), QStringLiteral("4")},
+                       {QStringLiteral("vision-depth"), QStringLiteral("Vision blocks (2B: 32)."), QStringLiteral("N"), QStringLiteral("4")},
+                       {QStringLiteral("text"), QStringLiteral("Text tokens after the image."), QStringLiteral("N"), QStringLiteral("41")},
                        {QStringLiteral("decode"), QStringLiteral("Decode steps."), QStringLiteral("N"), QStringLiteral("16")},
-                       {QStringLiteral("vision-depth"), QStringLiteral("Vision blocks (2B: 32)."), QStringLiteral("N"), QStringLiteral("32")},
-                       {QStringLiteral("skip-vision"), QStringLiteral("Text benchmarks only.")},
-                       {QStringLiteral("no-launch-env"), QStringLiteral("Do not apply the launch environment (OMP_WAIT_POLICY, huge pages).")}});
+                       {QStringLiteral("reps"), QStringLiteral("Timed repetitions (the median is printed)."), QStringLiteral("N"), QStringLiteral("3")},
+                       {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or both."), QStringLiteral("T"), QStringLiteral("both")},
+                       {QStringLiteral("trace"), QStringLiteral("Write a chrome://tracing profile of one vision run per size to PREFIX.*.json."),
+                        QStringLiteral("PREFIX")},
+                       {QStringLiteral("no-launch-env"), QStringLiteral("Do not apply the launch environment (OMP_WAIT_POLICY, huge pages, OpenBLAS).")}});
     parser.process(app);
+    Settings s;
+    s.layers = parser.value(QStringLiteral("layers")).toInt();
+    s.visionDepth = parser.value(QStringLiteral("vision-depth")).toInt();
+    s.text = parser.value(QStringLiteral("text")).toInt();
+    s.decode = parser.value(QStringLiteral("decode")).toInt();
+    s.reps = std::max(1, parser.value(QStringLiteral("reps")).toInt());
+    s.trace = parser.value(QStringLiteral("trace"));
     mpa::backends::initialiseTorchThreads();
-    std::printf("%s; OMP_WAIT_POLICY=%s; GLIBC_TUNABLES=%s\n", qPrintable(mpa::backends::describeTorchRuntime()),
-                qgetenv("OMP_WAIT_POLICY").isEmpty() ? "(unset)" : qgetenv("OMP_WAIT_POLICY").constData(),
-                qgetenv("GLIBC_TUNABLES").isEmpty() ? "(unset)" : qgetenv("GLIBC_TUNABLES").constData());
-    const double peak32 = matmulPeak(torch::kFloat32), peak16 = matmulPeak(torch::kBFloat16), bw = readBandwidth();
-    std::printf("baselines: matmul 2048^3 %.1f GFLOP/s f32, %.1f GFLOP/s bf16; read bandwidth %.1f GB/s\n", peak32, peak16, bw);
-    const int layers = parser.value(QStringLiteral("layers")).toInt();
-    const auto prompt = parser.value(QStringLiteral("prompt")).toLongLong();
-    const int decode = parser.value(QStringLiteral("decode")).toInt();
-    benchText(torch::kFloat32, "f32", layers, prompt, decode, peak32, bw);
-    benchText(torch::kBFloat16, "bf16", layers, prompt, decode, peak16, bw);
-    if (!parser.isSet(QStringLiteral("skip-vision"))) {
-        benchVision(torch::kFloat32, "f32", parser.value(QStringLiteral("vision-depth")).toInt());
-        benchVision(torch::kBFloat16, "bf16", parser.value(QStringLiteral("vision-depth")).toInt());
-    }
+    std::printf("%s\n", qPrintable(bench::describeProductPaths()));
+    Baselines b;
+    b.peak32 = bench::matmulPeak(torch::kFloat32);
+    b.peak16 = bench::matmulPeak(torch::kBFloat16);
+    b.bandwidth = bench::readBandwidth();
+    std::printf("baselines: matmul 2048^3 %.1f GFLOP/s f32, %.1f GFLOP/s bf16; read bandwidth %.1f GB/s\n", b.peak32, b.peak16, b.bandwidth);
+    const QString which = parser.value(QStringLiteral("dtype"));
+    if (which != QLatin1String("bf16"))
+        benchDtype(torch::kFloat32, s, b);
+    if (which != QLatin1String("f32"))
+        benchDtype(torch::kBFloat16, s, b);
     return 0;
 }

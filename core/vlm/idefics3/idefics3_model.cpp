@@ -101,12 +101,12 @@ torch::Tensor Idefics3Model::decoderLayer(int i, torch::Tensor x, const torch::T
     auto q = proj(h, pre + "self_attn.q_proj.weight").view({B, L, Hq, hd}).transpose(1, 2);
     auto k = proj(h, pre + "self_attn.k_proj.weight").view({B, L, Hkv, hd}).transpose(1, 2);
     auto v = proj(h, pre + "self_attn.v_proj.weight").view({B, L, Hkv, hd}).transpose(1, 2);
-    q = q * cos + ops::rotateHalf(q) * sin;
-    k = k * cos + ops::rotateHalf(k) * sin;
+    q = ops::decoderRotary(q, cos, sin);
+    k = ops::decoderRotary(k, cos, sin);
     auto a = cachedAttention(q, k, v, mask, cache, i);
-    x = x + proj(a, pre + "self_attn.o_proj.weight");
+    x = ops::addResidual(proj(a, pre + "self_attn.o_proj.weight"), x);
     h = ops::rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
-    return x + proj(torch::silu(proj(h, pre + "mlp.gate_proj.weight")) * proj(h, pre + "mlp.up_proj.weight"), pre + "mlp.down_proj.weight");
+    return ops::addResidual(proj(ops::swiGlu(proj(h, pre + "mlp.gate_proj.weight"), proj(h, pre + "mlp.up_proj.weight")), pre + "mlp.down_proj.weight"), x);
 }
 
 torch::Tensor Idefics3Model::textLayers(torch::Tensor x, const torch::Tensor &positions, const torch::Tensor &mask, KVCache *cache,

@@ -37,7 +37,6 @@ torch::ScalarType torchType(DType d)
 
 using ops::dense;
 using ops::rmsNorm;
-using ops::rotateHalf;
 
 } // namespace
 
@@ -293,14 +292,14 @@ torch::Tensor Qwen2VLModel::decoderLayer(int i, torch::Tensor x, const torch::Te
     auto q = proj(h, pre + "self_attn.q_proj.weight", pre + "self_attn.q_proj.bias").view({B, L, Hq, hd}).transpose(1, 2);
     auto k = proj(h, pre + "self_attn.k_proj.weight", pre + "self_attn.k_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
     auto v = proj(h, pre + "self_attn.v_proj.weight", pre + "self_attn.v_proj.bias").view({B, L, Hkv, hd}).transpose(1, 2);
-    q = q * cos + rotateHalf(q) * sin;
-    k = k * cos + rotateHalf(k) * sin;
+    q = ops::decoderRotary(q, cos, sin);
+    k = ops::decoderRotary(k, cos, sin);
     auto a = cachedAttention(q, k, v, mask, cache, i);
-    x = x + proj(a, pre + "self_attn.o_proj.weight");
+    x = ops::addResidual(proj(a, pre + "self_attn.o_proj.weight"), x);
     h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
     auto g = proj(h, pre + "mlp.gate_proj.weight");
     auto u = proj(h, pre + "mlp.up_proj.weight");
-    return x + proj(torch::silu(g) * u, pre + "mlp.down_proj.weight");
+    return ops::addResidual(proj(ops::swiGlu(g, u), pre + "mlp.down_proj.weight"), x);
 }
 
 torch::Tensor Qwen2VLModel::textLayers(torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const torch::Tensor &mask,
