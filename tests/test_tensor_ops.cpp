@@ -4,6 +4,11 @@
 // SwiGLU against the autograd paths, which are the reference's eager formulas as written.
 #include "vlm/few_row_kernels.h"
 #include "vlm/tensor_ops.h"
+#include "test_support.h"
+#include "vlm/qwen2vl/qwen2vl_model.h"
+#include "vlm/safetensors.h"
+
+#include <QDir>
 
 #include <QTest>
 
@@ -30,6 +35,7 @@ private Q_SLOTS:
     void segmentAttentionInferenceMatchesTheReference();
     void visionRotaryGeluAndSwiGluMatchTheReference();
     void decoderRotaryAndRmsNormMatchTheReference();
+    void inferenceWeightsAreTheFilesMapping();
 };
 
 void TestTensorOps::fewRowKernelsMatchAFloat64Product_data()
@@ -237,6 +243,32 @@ void TestTensorOps::decoderRotaryAndRmsNormMatchTheReference()
         QVERIFY(maxAbs(norm.to(torch::kFloat32) - refNorm.to(torch::kFloat32)) <= (dtype == torch::kFloat32 ? 1e-5 : 0.05));
         QCOMPARE(norm.scalar_type(), dtype);
     }
+}
+
+void TestTensorOps::inferenceWeightsAreTheFilesMapping()
+{
+    const QString dir = mpa::test::fixture(QStringLiteral("qwen2vl-tiny"));
+    if (dir.isEmpty())
+        QSKIP("the shared fixtures are absent (MPA_FIXTURES_DIR)");
+    const Qwen2VLConfig config = Qwen2VLConfig::load(dir);
+    const Checkpoint checkpoint = Checkpoint::openFolder(dir);
+    const Qwen2VLModel copied(config, checkpoint, torch::kCPU, torch::kFloat32);
+    const Qwen2VLModel mapped(config, checkpoint, torch::kCPU, torch::kFloat32, WeightMemory::MapWhenPossible);
+    const Qwen2VLModel converted(config, checkpoint, torch::kCPU, torch::kBFloat16, WeightMemory::MapWhenPossible);
+    int inPlace = 0;
+    for (const auto &[name, t] : mapped.parameters()) {
+        const Checkpoint::Entry *e = checkpoint.find(QString::fromStdString(name));
+        QVERIFY(e);
+        const bool storedF32 = e->info->dtype == DType::F32;
+        // Same values either way; the float32 ones are the file's bytes themselves.
+        QVERIFY(torch::equal(t, copied.parameters().at(name)));
+        QCOMPARE(t.data_ptr() == static_cast<const void *>(e->file->data(*e->info)), storedF32);
+        QVERIFY(copied.parameters().at(name).data_ptr() != static_cast<const void *>(e->file->data(*e->info)));
+        // A dtype conversion has to copy.
+        QVERIFY(converted.parameters().at(name).data_ptr() != static_cast<const void *>(e->file->data(*e->info)));
+        inPlace += storedF32 ? 1 : 0;
+    }
+    QVERIFY(inPlace > 0);
 }
 
 QTEST_GUILESS_MAIN(TestTensorOps)

@@ -10,13 +10,21 @@
 
 namespace mpa::vlm {
 
-ParameterMap loadParameters(const WeightReport &report, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype)
+ParameterMap loadParameters(const WeightReport &report, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype,
+                            WeightMemory memory)
 {
     if (!report.ok())
         throw Error(QStringLiteral("%1: the weights do not match the configuration: %2").arg(checkpoint.files().value(0), report.summary()));
     ParameterMap m;
-    for (const auto &[name, file] : report.stored)
+    for (const auto &[name, file] : report.stored) {
+        if (memory == WeightMemory::MapWhenPossible && device.is_cpu()) {
+            if (auto mapped = mappedTensorFromCheckpoint(checkpoint, file, dtype); mapped.defined()) {
+                m[name] = mapped;
+                continue;
+            }
+        }
         m[name] = tensorFromCheckpoint(checkpoint, file).to(device, dtype);
+    }
     return m;
 }
 

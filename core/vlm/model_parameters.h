@@ -27,9 +27,18 @@ struct LoraAdapter
 using ParameterMap = std::map<std::string, torch::Tensor>;
 using LoraMap = std::map<std::string, LoraAdapter>;
 
+// Where loaded weights live. Inference maps them: a tensor whose stored dtype is the one asked
+// for on CPU is a view of the file's (copy-on-write) mapping, so the weights are in memory once,
+// as page cache shared with other processes, instead of mapped and copied (peak RSS twice the
+// weights). Trainers copy: they update every weight, and a private page per write costs more.
+// A mapped model keeps its files mapped: a weight file truncated while it runs faults (as with
+// llama.cpp's mmap); the project itself writes checkpoints atomically (new file + rename).
+enum class WeightMemory { Copy, MapWhenPossible };
+
 // Every tensor the report found, converted to device and dtype; a failed check is one error
 // naming the file and listing every missing, mis-shaped and unexpected tensor.
-ParameterMap loadParameters(const WeightReport &report, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype);
+ParameterMap loadParameters(const WeightReport &report, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype,
+                            WeightMemory memory = WeightMemory::Copy);
 // Norm weights 1, biases 0, every other tensor N(0, 1/fan_in), from `seed`.
 ParameterMap randomParameters(const std::map<std::string, std::vector<std::int64_t>> &shapes, torch::Device device, torch::ScalarType dtype,
                               std::uint64_t seed);

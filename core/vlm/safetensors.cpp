@@ -164,7 +164,9 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const QString &path
     const std::uint64_t size = static_cast<std::uint64_t>(f->m_file->size());
     if (size < 8)
         throw Error(QStringLiteral("%1: too short for a safetensors file (%2 bytes)").arg(path).arg(size));
-    uchar *map = size > 0 ? f->m_file->map(0, static_cast<qint64>(size)) : nullptr;
+    // Copy-on-write: inference uses weights in place (WeightMemory::MapWhenPossible), and a write
+    // to them, should one happen, stays private instead of faulting or reaching the file.
+    uchar *map = size > 0 ? f->m_file->map(0, static_cast<qint64>(size), QFileDevice::MapPrivateOption) : nullptr;
     if (!map)
         throw Error(QStringLiteral("%1: cannot memory-map: %2").arg(path, f->m_file->errorString()));
     std::uint64_t headerLen = 0;

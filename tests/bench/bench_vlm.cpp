@@ -6,7 +6,8 @@
 // - the decoder stack alone on the same 297 tokens (LLM prefill, head on the last row);
 // - the vision tower alone at 448x448 and at MPA's maximum (616x644 = 2,024 patches);
 // - decode, one token at a time from the prefilled cache;
-// in float32 and bfloat16: GFLOP/s over the matmul peak, weight GB/s over the read bandwidth.
+// in float32 and bfloat16: GFLOP/s over the matmul peak, weight GB/s over the read bandwidth;
+// then the peak resident memory of loading a float32 checkpoint copied vs mapped in place.
 // Each line ends with "[key seconds]" so tests/bench/compare_with_transformers.sh can take the
 // ratio against bench_transformers.py on the same shapes in one run.
 // Usage: bench_vlm [--layers N] [--vision-depth N] [--text N] [--decode N] [--reps N]
@@ -17,6 +18,12 @@
 #include "bench_shapes.h"
 #include "vlm/few_row_kernels.h"
 #include "vlm/qwen2vl/qwen2vl_model.h"
+#include "vlm/safetensors.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QTemporaryDir>
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 
@@ -138,6 +145,59 @@ void benchDtype(torch::ScalarType dtype, const Settings &s, const Baselines &b)
     }
 }
 
+// Resident memory of this process, current and peak since the last reset, in bytes.
+std::pair<double, double> residentBytes()
+{
+    QFile f(QStringLiteral("/proc/self/status"));
+    double rss = 0, hwm = 0;
+    if (f.open(QIODevice::ReadOnly)) {
+        for (const QByteArray &line : f.readAll().split('\n')) {
+            if (line.startsWith("VmRSS:"))
+                rss = line.mid(6).trimmed().split(' ').value(0).toDouble() * 1024;
+            if (line.startsWith("VmHWM:"))
+                hwm = line.mid(6).trimmed().split(' ').value(0).toDouble() * 1024;
+        }
+    }
+    return {rss, hwm};
+}
+
+void resetPeakResident()
+{
+    QFile f(QStringLiteral("/proc/self/clear_refs"));
+    if (f.open(QIODevice::WriteOnly))
+        f.write("5"); // resets VmHWM to the current RSS (Linux 4.0+)
+}
+
+// Peak resident memory of loading a float32 checkpoint and running one image prompt, with the
+// weights copied (what trainers do) and used in place from the file's mapping (inference).
+void benchWeightMemory(const Settings &s)
+{
+    const Qwen2VLConfig c = bench::qwen2vl2bShapes(s.layers, s.visionDepth);
+    QTemporaryDir dir;
+    {
+        Qwen2VLModel model(c, torch::kCPU, torch::kFloat32, 1);
+        saveParameters(model.parameters(), dir.path());
+    }
+    const double fileBytes = static_cast<double>(QFileInfo(QDir(dir.path()).filePath(QStringLiteral("model.safetensors"))).size());
+    const VisionInput image = randomImage(448, 448);
+    auto ids = torch::randint(0, 151000, {1, 300}, torch::kInt64);
+    ids[0][0] = c.visionStartTokenId;
+    ids.narrow(1, 1, 256).fill_(c.imageTokenId);
+    ids[0][257] = c.visionEndTokenId;
+    torch::NoGradGuard noGrad;
+    for (auto [memory, label] : {std::pair{WeightMemory::Copy, "copied"}, std::pair{WeightMemory::MapWhenPossible, "mapped in place"}}) {
+        resetPeakResident();
+        const double base = residentBytes().first;
+        {
+            Qwen2VLModel model(c, Checkpoint::openFolder(dir.path()), torch::kCPU, torch::kFloat32, memory);
+            model.forward(ids, torch::ones({1, 300}, torch::kInt64), &image, nullptr, nullptr, false, true);
+        }
+        const double peak = residentBytes().second - base;
+        std::printf("weights f32 %s: peak resident %.2f GB for a %.2f GB checkpoint = %.2fx its size [rss_%s %.0f]\n", label, peak / 1e9, fileBytes / 1e9,
+                    peak / fileBytes, memory == WeightMemory::Copy ? "copied" : "mapped", peak);
+    }
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -156,7 +216,7 @@ int main(int argc, char *argv[])
                        {QStringLiteral("text"), QStringLiteral("Text tokens after the image."), QStringLiteral("N"), QStringLiteral("41")},
                        {QStringLiteral("decode"), QStringLiteral("Decode steps."), QStringLiteral("N"), QStringLiteral("16")},
                        {QStringLiteral("reps"), QStringLiteral("Timed repetitions (the median is printed)."), QStringLiteral("N"), QStringLiteral("3")},
-                       {QStringLiteral("dtype"), QStringLiteral("f32, bf16 or both."), QStringLiteral("T"), QStringLiteral("both")},
+                       {QStringLiteral("dtype"), QStringLiteral("f32, bf16, both or none (only the weight-memory check)."), QStringLiteral("T"), QStringLiteral("both")},
                        {QStringLiteral("trace"), QStringLiteral("Write a chrome://tracing profile of one vision run per size to PREFIX.*.json."),
                         QStringLiteral("PREFIX")},
                        {QStringLiteral("no-launch-env"), QStringLiteral("Do not apply the launch environment (OMP_WAIT_POLICY, huge pages, OpenBLAS).")}});
@@ -176,9 +236,10 @@ int main(int argc, char *argv[])
     b.bandwidth = bench::readBandwidth();
     std::printf("baselines: matmul 2048^3 %.1f GFLOP/s f32, %.1f GFLOP/s bf16; read bandwidth %.1f GB/s\n", b.peak32, b.peak16, b.bandwidth);
     const QString which = parser.value(QStringLiteral("dtype"));
-    if (which != QLatin1String("bf16"))
+    if (which == QLatin1String("both") || which == QLatin1String("f32"))
         benchDtype(torch::kFloat32, s, b);
-    if (which != QLatin1String("f32"))
+    if (which == QLatin1String("both") || which == QLatin1String("bf16"))
         benchDtype(torch::kBFloat16, s, b);
+    benchWeightMemory(s);
     return 0;
 }

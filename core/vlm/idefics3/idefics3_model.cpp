@@ -12,11 +12,12 @@ namespace mpa::vlm {
 
 namespace F = torch::nn::functional;
 
-Idefics3Model::Idefics3Model(const Idefics3Config &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype)
+Idefics3Model::Idefics3Model(const Idefics3Config &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype,
+                             WeightMemory memory)
     : m_config(config)
     , m_device(device)
     , m_dtype(dtype)
-    , m_params(loadParameters(checkIdefics3Weights(config, checkpoint), checkpoint, device, dtype))
+    , m_params(loadParameters(checkIdefics3Weights(config, checkpoint), checkpoint, device, dtype, memory))
 {
 }
 

@@ -17,7 +17,8 @@ struct Idefics3VisionTrace
 class Idefics3Model
 {
 public:
-    Idefics3Model(const Idefics3Config &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype);
+    Idefics3Model(const Idefics3Config &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype,
+                  WeightMemory memory = WeightMemory::Copy);
     Idefics3Model(const Idefics3Config &config, torch::Device device, torch::ScalarType dtype, std::uint64_t seed);
 
     const Idefics3Config &config() const { return m_config; }

@@ -157,7 +157,7 @@ std::unique_ptr<VisionLanguageModel> loadIdefics3(const QString &dir, const Mode
     if (d.tokenizerValue->tokenId(QStringLiteral("<image>")) != d.config.imageTokenId)
         throw Error(QStringLiteral("%1: the tokenizer's <image> id differs from config.json's image_token_id %2").arg(dir).arg(d.config.imageTokenId));
     try {
-        d.model = std::make_unique<Idefics3Model>(d.config, Checkpoint::openFolder(dir), parseDevice(options.device), parseDtype(options.dtype));
+        d.model = std::make_unique<Idefics3Model>(d.config, Checkpoint::openFolder(dir), parseDevice(options.device), parseDtype(options.dtype), WeightMemory::MapWhenPossible);
     } catch (const c10::Error &e) {
         throw Error(QStringLiteral("%1: loading the weights failed: %2").arg(dir, QString::fromStdString(e.what_without_backtrace())));
     }

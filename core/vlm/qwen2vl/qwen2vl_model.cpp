@@ -53,6 +53,23 @@ torch::Tensor tensorFromCheckpoint(const Checkpoint &checkpoint, const QString &
     return view.clone();
 }
 
+torch::Tensor mappedTensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name, torch::ScalarType dtype)
+{
+    const Checkpoint::Entry *e = checkpoint.find(name);
+    if (!e)
+        throw Error(QStringLiteral("tensor \"%1\" is not in the checkpoint").arg(name));
+    const TensorInfo &info = *e->info;
+    const auto stored = torchType(info.dtype);
+    const auto *bytes = e->file->data(info);
+    const auto size = static_cast<std::uintptr_t>(c10::elementSize(stored));
+    if (stored != dtype || reinterpret_cast<std::uintptr_t>(bytes) % size != 0)
+        return {};
+    // The tensor owns a reference to the file: the mapping lives as long as any weight of it.
+    std::shared_ptr<const SafetensorsFile> keep = e->file;
+    return torch::from_blob(const_cast<std::uint8_t *>(bytes), info.shape, [keep](void *) mutable { keep.reset(); },
+                            torch::TensorOptions().dtype(stored));
+}
+
 torch::Tensor tensorFromFile(const SafetensorsFile &file, const QString &name)
 {
     const TensorInfo *info = file.find(name);
@@ -95,11 +112,12 @@ std::map<std::string, std::vector<std::int64_t>> Qwen2VLModel::expectedShapes(co
     return qwen2vlExpectedShapes(c);
 }
 
-Qwen2VLModel::Qwen2VLModel(const Qwen2VLConfig &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype)
+Qwen2VLModel::Qwen2VLModel(const Qwen2VLConfig &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype,
+                           WeightMemory memory)
     : m_config(config)
     , m_device(device)
     , m_dtype(dtype)
-    , m_params(loadParameters(checkWeights(config, checkpoint), checkpoint, device, dtype))
+    , m_params(loadParameters(checkWeights(config, checkpoint), checkpoint, device, dtype, memory))
 {
 }
 

@@ -57,7 +57,8 @@ class Qwen2VLModel
 public:
     // Loads every tensor by name; missing, unexpected and mis-shaped tensors are reported all
     // at once with expected and actual shapes.
-    Qwen2VLModel(const Qwen2VLConfig &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype);
+    Qwen2VLModel(const Qwen2VLConfig &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype,
+                 WeightMemory memory = WeightMemory::Copy);
     // Randomly initialised model of the given configuration (benchmarks, tests).
     Qwen2VLModel(const Qwen2VLConfig &config, torch::Device device, torch::ScalarType dtype, std::uint64_t seed);
 
@@ -138,6 +139,9 @@ torch::ScalarType parseDtype(const QString &text);
 
 // Copies a stored tensor (any safetensors dtype) into a torch tensor on device/dtype.
 torch::Tensor tensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name);
+// A view of the checkpoint's mapping when the stored dtype is `dtype` and the bytes are aligned
+// for it (the view keeps the file mapped); an undefined tensor otherwise.
+torch::Tensor mappedTensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name, torch::ScalarType dtype);
 class SafetensorsFile;
 torch::Tensor tensorFromFile(const SafetensorsFile &file, const QString &name);
 

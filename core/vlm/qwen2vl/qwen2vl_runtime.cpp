@@ -73,7 +73,7 @@ std::unique_ptr<VisionLanguageModel> loadQwen2VL(const QString &dir, const Model
     const torch::Device device = parseDevice(options.device);
     const torch::ScalarType dtype = parseDtype(options.dtype);
     try {
-        d.model = std::make_unique<Qwen2VLModel>(d.config, Checkpoint::openFolder(dir), device, dtype);
+        d.model = std::make_unique<Qwen2VLModel>(d.config, Checkpoint::openFolder(dir), device, dtype, WeightMemory::MapWhenPossible);
     } catch (const c10::Error &e) {
         // Out of memory and device errors from torch, reported with the folder.
         throw Error(QStringLiteral("%1: loading the weights failed: %2").arg(dir, QString::fromStdString(e.what_without_backtrace())));
