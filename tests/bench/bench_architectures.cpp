@@ -23,6 +23,10 @@ using namespace mpa::vlm;
 
 namespace {
 
+// The dtype every model here runs in (--dtype); the peak is measured in the same dtype.
+torch::ScalarType g_dtype = torch::kFloat32;
+const char *dtypeName() { return g_dtype == torch::kBFloat16 ? "bf16" : "f32"; }
+
 using bench::matmulPeak;
 using bench::readBandwidth;
 using bench::seconds;
@@ -67,7 +71,7 @@ double llamaFlops(const Idefics3Config &c, double L)
 void benchSmolVlm(int layers, int tiles, double peak, double bandwidth)
 {
     const Idefics3Config c = smolvlm256m(layers);
-    Idefics3Model model(c, torch::kCPU, torch::kFloat32, 1);
+    Idefics3Model model(c, torch::kCPU, g_dtype, 1);
     torch::NoGradGuard noGrad;
     const auto &v = c.vision;
     const double S = v.patchesPerSide() * v.patchesPerSide(), E = v.hiddenSize, I = v.intermediateSize;
@@ -104,7 +108,7 @@ void benchSmolVlm(int layers, int tiles, double peak, double bandwidth)
     for (const auto &[name, w] : model.parameters())
         if (name.rfind("model.vision_model.", 0) != 0 && name.rfind("model.connector.", 0) != 0)
             textBytes += w.numel() * w.element_size();
-    std::printf("SmolVLM-256M decode f32: %.1f ms/token, %.2f GB read per token -> %.1f GB/s = %.0f%% of the read bandwidth\n", step * 1e3,
+    std::printf("SmolVLM-256M decode %s: %.1f ms/token, %.2f GB read per token -> %.1f GB/s = %.0f%% of the read bandwidth\n", dtypeName(), step * 1e3,
                 textBytes / 1e9, textBytes / step / 1e9, 100 * textBytes / step / 1e9 / bandwidth);
 }
 
@@ -143,7 +147,7 @@ void benchQwen25(int layers, int depth, double peak, double bandwidth)
     torch::NoGradGuard noGrad;
     {
         const Qwen2VLConfig c = qwen25vl3b(layers, 1, true);
-        Qwen2VLModel model(c, torch::kCPU, torch::kFloat32, 3);
+        Qwen2VLModel model(c, torch::kCPU, g_dtype, 3);
         const std::int64_t L = 512;
         auto ids = torch::randint(0, 151000, {1, L}, torch::kInt64);
         auto mask = torch::ones({1, L}, torch::kInt64);
@@ -168,8 +172,8 @@ void benchQwen25(int layers, int depth, double peak, double bandwidth)
         for (const auto &[name, w] : model.parameters())
             if (name.rfind("visual.", 0) != 0)
                 textBytes += w.numel() * w.element_size();
-        std::printf("Qwen2.5-VL-3B shapes decode f32, %d layers: %.1f ms/token -> %.1f GB/s = %.0f%% of the read bandwidth\n", layers,
-                    step * 1e3, textBytes / step / 1e9, 100 * textBytes / step / 1e9 / bandwidth);
+        std::printf("Qwen2.5-VL-3B shapes decode %s, %d layers: %.1f ms/token -> %.1f GB/s = %.0f%% of the read bandwidth\n",
+                    dtypeName(), layers, step * 1e3, textBytes / step / 1e9, 100 * textBytes / step / 1e9 / bandwidth);
     }
     for (auto [h, w, label] : {std::tuple<int, int, const char *>{448, 448, "448x448"}, {616, 644, "616x644 (512*28*28)"}}) {
         double s[3];
@@ -178,7 +182,7 @@ void benchQwen25(int layers, int depth, double peak, double bandwidth)
             if (windowed == 2) // the Qwen2.5-VL tower with every block attending over the whole image
                 for (int b = 0; b < depth; ++b)
                     c.vision.fullAttentionBlocks.push_back(b);
-            Qwen2VLModel model(c, torch::kCPU, torch::kFloat32, 4);
+            Qwen2VLModel model(c, torch::kCPU, g_dtype, 4);
             VisionInput in;
             const std::int64_t gh = h / 14, gw = w / 14;
             in.pixelValues = torch::randn({gh * gw, 1176});
@@ -203,12 +207,14 @@ int main(int argc, char *argv[])
                        {QStringLiteral("tiles"), QStringLiteral("Tiles timed through the vision encoder."), QStringLiteral("N"), QStringLiteral("4")},
                        {QStringLiteral("qwen-layers"), QStringLiteral("Qwen2.5-VL-3B decoder layers (real: 36)."), QStringLiteral("N"), QStringLiteral("2")},
                        {QStringLiteral("vision-depth"), QStringLiteral("Vision blocks (real: 32)."), QStringLiteral("N"), QStringLiteral("4")},
+                       {QStringLiteral("dtype"), QStringLiteral("f32 or bf16."), QStringLiteral("T"), QStringLiteral("f32")},
                        {QStringLiteral("skip-smolvlm"), QStringLiteral("Only the Qwen2.5-VL part.")}});
     parser.process(app);
+    g_dtype = parser.value(QStringLiteral("dtype")) == QLatin1String("bf16") ? torch::kBFloat16 : torch::kFloat32;
     mpa::backends::initialiseTorchThreads();
-    std::printf("%s\n", qPrintable(mpa::backends::describeTorchRuntime()));
-    const double peak = matmulPeak(), bw = readBandwidth();
-    std::printf("baselines: matmul 2048^3 %.1f GFLOP/s f32; read bandwidth %.1f GB/s\n", peak, bw);
+    std::printf("%s\n%s\n", qPrintable(mpa::backends::describeTorchRuntime()), qPrintable(bench::describeProductPaths()));
+    const double peak = matmulPeak(g_dtype), bw = readBandwidth();
+    std::printf("baselines: matmul 2048^3 %.1f GFLOP/s %s; read bandwidth %.1f GB/s\n", peak, dtypeName(), bw);
     if (!parser.isSet(QStringLiteral("skip-smolvlm")))
         benchSmolVlm(parser.value(QStringLiteral("smol-layers")).toInt(), parser.value(QStringLiteral("tiles")).toInt(), peak, bw);
     benchQwen25(parser.value(QStringLiteral("qwen-layers")).toInt(), parser.value(QStringLiteral("vision-depth")).toInt(), peak, bw);
