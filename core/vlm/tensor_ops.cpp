@@ -1,5 +1,6 @@
 #include "vlm/tensor_ops.h"
 
+#include "vlm/activation_kernels.h"
 #include "vlm/few_row_kernels.h"
 
 #include <algorithm>
@@ -203,6 +204,11 @@ torch::Tensor quickGelu(torch::Tensor x)
 {
     if (needsAutograd({&x}))
         return x * torch::sigmoid(1.702 * x);
+    if (x.device().is_cpu() && x.scalar_type() == torch::kBFloat16 && x.is_contiguous()) {
+        auto *p = reinterpret_cast<std::uint16_t *>(x.data_ptr());
+        kernels::bf16QuickGelu(p, p, x.numel());
+        return x;
+    }
     auto gate = x.mul(1.702);
     gate.sigmoid_();
     return x.mul_(gate);
@@ -212,6 +218,12 @@ torch::Tensor swiGlu(torch::Tensor gate, const torch::Tensor &up)
 {
     if (needsAutograd({&gate, &up}))
         return torch::silu(gate) * up;
+    if (gate.device().is_cpu() && gate.scalar_type() == torch::kBFloat16 && up.scalar_type() == torch::kBFloat16 && gate.is_contiguous()
+        && up.is_contiguous() && up.sizes() == gate.sizes()) {
+        auto *g = reinterpret_cast<std::uint16_t *>(gate.data_ptr());
+        kernels::bf16SwiGlu(g, reinterpret_cast<const std::uint16_t *>(up.data_ptr()), g, gate.numel());
+        return gate;
+    }
     return torch::silu_(gate).mul_(up);
 }
 

@@ -45,10 +45,12 @@ torch::Tensor segmentAttention(const torch::Tensor &q, const torch::Tensor &k, c
 torch::Tensor visionRotary(const torch::Tensor &qkv, const torch::Tensor &cos, const torch::Tensor &sin);
 
 // QuickGELU, x * sigmoid(1.702 x), in the working dtype as the reference; in place outside
-// autograd (one temporary instead of three the size of the MLP's hidden layer).
+// autograd (one temporary instead of three the size of the MLP's hidden layer; bfloat16 on
+// CPU through activation_kernels.h, computed in float32 and rounded once).
 torch::Tensor quickGelu(torch::Tensor x);
 
-// silu(gate) * up (SwiGLU), in place on `gate` outside autograd.
+// silu(gate) * up (SwiGLU), in place on `gate` outside autograd (bfloat16 on CPU fused:
+// activation_kernels.h).
 torch::Tensor swiGlu(torch::Tensor gate, const torch::Tensor &up);
 
 // y + residual, added into y outside autograd (y is a fresh projection output).
