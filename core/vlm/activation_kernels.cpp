@@ -1,5 +1,7 @@
 #include "vlm/activation_kernels.h"
 
+#include "vlm/bf16_bits.h"
+
 #include <ATen/Parallel.h>
 // GCC 12's AVX-512 headers trip its own -Wuninitialized (GCC bug 105593, fixed in 13).
 #pragma GCC diagnostic push
@@ -14,24 +16,6 @@
 namespace mpa::vlm::kernels {
 
 namespace {
-
-float bf16ToFloat(std::uint16_t v)
-{
-    const std::uint32_t u = static_cast<std::uint32_t>(v) << 16;
-    float f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-std::uint16_t floatToBf16(float f)
-{
-    std::uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return static_cast<std::uint16_t>((u >> 16) | 0x40u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return static_cast<std::uint16_t>(u >> 16);
-}
 
 // Gate scale inside the sigmoid: 1 for SiLU, 1.702 for QuickGELU.
 template <bool Gated>

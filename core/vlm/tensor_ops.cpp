@@ -53,6 +53,23 @@ torch::Tensor fewRowDense(const torch::Tensor &x, const torch::Tensor &w, const 
     return y.view(sizes);
 }
 
+// Calls f(start, count, len) for each run of `count` consecutive segments of length `len`
+// starting at row `start` (an image's windows mostly share one length).
+template <typename F>
+void forEachRunOfEqualSegments(const std::vector<std::int64_t> &segments, F f)
+{
+    std::int64_t start = 0;
+    for (std::size_t i = 0; i < segments.size();) {
+        std::size_t j = i;
+        while (j < segments.size() && segments[j] == segments[i])
+            ++j;
+        const auto count = static_cast<std::int64_t>(j - i);
+        f(start, count, segments[i]);
+        start += count * segments[i];
+        i = j;
+    }
+}
+
 // The reference's formula as it is, for autograd: whole [count, heads, len, len] scores,
 // float32 softmax.
 torch::Tensor segmentAttentionForAutograd(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
@@ -61,20 +78,12 @@ torch::Tensor segmentAttentionForAutograd(const torch::Tensor &q, const torch::T
     const std::int64_t heads = q.size(1), hd = q.size(2);
     const double norm = std::sqrt(static_cast<double>(hd));
     std::vector<torch::Tensor> outs;
-    std::int64_t start = 0;
-    for (std::size_t i = 0; i < segments.size();) {
-        const std::int64_t len = segments[i];
-        std::size_t j = i;
-        while (j < segments.size() && segments[j] == len)
-            ++j;
-        const auto count = static_cast<std::int64_t>(j - i);
+    forEachRunOfEqualSegments(segments, [&](std::int64_t start, std::int64_t count, std::int64_t len) {
         auto view = [&](const torch::Tensor &t) { return t.narrow(0, start, count * len).reshape({count, len, heads, hd}).transpose(1, 2); };
         auto scores = torch::matmul(view(q), view(k).transpose(2, 3)) / norm; // [count, heads, len, len]
         auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
         outs.push_back(torch::matmul(probs, view(v)).transpose(1, 2).reshape({count * len, heads * hd}));
-        start += count * len;
-        i = j;
-    }
+    });
     return outs.size() == 1 ? outs.front() : torch::cat(outs, 0);
 }
 
@@ -96,46 +105,34 @@ torch::Tensor segmentAttentionInference(const torch::Tensor &q, const torch::Ten
     const auto vh = v.permute({1, 0, 2}).contiguous();
     auto oh = torch::empty({heads, n, hd}, q.options());
 
-    // One step: queries [heads, g, m, hd] against keys [heads, g, len, hd] of g segments.
-    auto step = [&](std::int64_t qStart, std::int64_t kStart, std::int64_t g, std::int64_t m, std::int64_t len) {
-        auto part = [&](const torch::Tensor &t, std::int64_t s, std::int64_t rows) { return t.narrow(1, s, g * rows).view({heads, g, rows, hd}); };
-        const auto qs = part(qh, qStart, m), ks = part(kh, kStart, len), vs = part(vh, kStart, len);
-        auto scores = torch::matmul(qs, ks.transpose(2, 3)); // [heads, g, m, len]
-        at::_softmax_out(scores, scores, -1, false);
-        part(oh, qStart, m).copy_(torch::matmul(scores, vs));
-    };
-    std::int64_t start = 0;
-    for (std::size_t i = 0; i < segments.size();) {
-        const std::int64_t len = segments[i];
-        std::size_t j = i;
-        while (j < segments.size() && segments[j] == len)
-            ++j;
-        const auto count = static_cast<std::int64_t>(j - i);
+    forEachRunOfEqualSegments(segments, [&](std::int64_t start, std::int64_t count, std::int64_t len) {
         const std::int64_t perSegment = heads * len * len * elt;
         if (perSegment <= kScoreBudgetBytes) {
-            // Small segments (windows): as many whole segments per step as the budget holds.
+            // Small segments (windows): as many whole segments per step as the budget holds,
+            // queries [heads, g, len, hd] against their own keys.
             const std::int64_t g = std::max<std::int64_t>(1, kScoreBudgetBytes / perSegment);
             for (std::int64_t s = 0; s < count; s += g) {
-                const std::int64_t take = std::min(g, count - s);
-                step(start + s * len, start + s * len, take, len, len);
+                const std::int64_t take = std::min(g, count - s), at = start + s * len;
+                auto part = [&](const torch::Tensor &t) { return t.narrow(1, at, take * len).view({heads, take, len, hd}); };
+                auto scores = torch::matmul(part(qh), part(kh).transpose(2, 3)); // [heads, take, len, len]
+                at::_softmax_out(scores, scores, -1, false);
+                part(oh).copy_(torch::matmul(scores, part(vh)));
             }
-        } else {
-            // A large segment (a whole image): blocks of query rows against all its keys.
-            const std::int64_t m = std::max<std::int64_t>(8, kScoreBudgetBytes / (heads * len * elt));
-            for (std::int64_t s = 0; s < count; ++s) {
-                const std::int64_t segStart = start + s * len;
-                for (std::int64_t r = 0; r < len; r += m) {
-                    const std::int64_t rows = std::min(m, len - r);
-                    const auto qs = qh.narrow(1, segStart + r, rows), ks = kh.narrow(1, segStart, len), vs = vh.narrow(1, segStart, len);
-                    auto scores = torch::bmm(qs, ks.transpose(1, 2)); // [heads, rows, len]
-                    at::_softmax_out(scores, scores, -1, false);
-                    oh.narrow(1, segStart + r, rows).copy_(torch::bmm(scores, vs));
-                }
+            return;
+        }
+        // A large segment (a whole image): blocks of query rows against all its keys.
+        const std::int64_t m = std::max<std::int64_t>(8, kScoreBudgetBytes / (heads * len * elt));
+        for (std::int64_t s = 0; s < count; ++s) {
+            const std::int64_t segStart = start + s * len;
+            const auto ks = kh.narrow(1, segStart, len), vs = vh.narrow(1, segStart, len);
+            for (std::int64_t r = 0; r < len; r += m) {
+                const std::int64_t rows = std::min(m, len - r);
+                auto scores = torch::bmm(qh.narrow(1, segStart + r, rows), ks.transpose(1, 2)); // [heads, rows, len]
+                at::_softmax_out(scores, scores, -1, false);
+                oh.narrow(1, segStart + r, rows).copy_(torch::bmm(scores, vs));
             }
         }
-        start += count * len;
-        i = j;
-    }
+    });
     return oh.permute({1, 0, 2}).reshape({n, heads * hd});
 }
 
