@@ -251,6 +251,17 @@ void TestTensorOps::decoderRotaryAndRmsNormMatchTheReference()
         // the same rounding to the working dtype and the same weight product.
         QVERIFY(maxAbs(norm.to(torch::kFloat32) - refNorm.to(torch::kFloat32)) <= (dtype == torch::kFloat32 ? 1e-5 : 0.05));
         QCOMPARE(norm.scalar_type(), dtype);
+        // LayerNorm: bf16 through float32 must stay within one bf16 ulp (plus float32 rounding)
+        // of the exact value, as the float32 kernel is.
+        const auto lb = torch::randn({D}).to(dtype);
+        torch::Tensor ln;
+        {
+            torch::NoGradGuard noGrad;
+            ln = ops::layerNorm(x, w, lb, 1e-6);
+        }
+        const auto exact = torch::layer_norm(x.to(torch::kFloat64), {D}, w.to(torch::kFloat64), lb.to(torch::kFloat64), 1e-6);
+        QCOMPARE(ln.scalar_type(), dtype);
+        QVERIFY(((ln.to(torch::kFloat64) - exact).abs() - exact.abs() / 256 - 1e-5).max().item<double>() <= 0);
     }
 }
 

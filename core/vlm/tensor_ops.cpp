@@ -161,6 +161,17 @@ torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, doubl
     return normed.mul_(weight);
 }
 
+torch::Tensor layerNorm(const torch::Tensor &x, const torch::Tensor &weight, const torch::Tensor &bias, double eps)
+{
+    namespace F = torch::nn::functional;
+    const std::int64_t width = x.size(-1);
+    if (x.device().is_cpu() && x.scalar_type() == torch::kBFloat16 && !needsAutograd({&x, &weight, &bias})) {
+        auto opts = F::LayerNormFuncOptions({width}).eps(eps).weight(weight.to(torch::kFloat32)).bias(bias.to(torch::kFloat32));
+        return F::layer_norm(x.to(torch::kFloat32), opts).to(torch::kBFloat16);
+    }
+    return F::layer_norm(x, F::LayerNormFuncOptions({width}).weight(weight).bias(bias).eps(eps));
+}
+
 torch::Tensor decoderRotary(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin)
 {
     if (needsAutograd({&x}))

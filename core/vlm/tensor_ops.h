@@ -20,6 +20,11 @@ inline torch::Tensor rotateHalf(const torch::Tensor &x)
 // weight is applied in place.
 torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps);
 
+// LayerNorm over the last dimension (torch's layer_norm). Outside autograd a bfloat16 input on
+// CPU is normalised in float32 and rounded once: libtorch 1.13's bf16 kernel took 10.4 ms for
+// [2,024, 1280] against 2.4 ms for the casts and the float32 kernel (and was 3x less accurate).
+torch::Tensor layerNorm(const torch::Tensor &x, const torch::Tensor &weight, const torch::Tensor &bias, double eps);
+
 // The decoders' rotary embedding, x * cos + rotate_half(x) * sin in the working dtype as the
 // reference (cos/sin already cast to it); outside autograd each half in two passes.
 torch::Tensor decoderRotary(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin);

@@ -10,7 +10,6 @@
 
 namespace mpa::vlm {
 
-namespace F = torch::nn::functional;
 
 Idefics3Model::Idefics3Model(const Idefics3Config &config, const Checkpoint &checkpoint, torch::Device device, torch::ScalarType dtype,
                              WeightMemory memory)
@@ -45,7 +44,7 @@ torch::Tensor Idefics3Model::encoderLayer(int l, torch::Tensor x) const
     const std::int64_t N = x.size(0), S = x.size(1), H = v.numHeads, hd = v.headDim(), E = v.hiddenSize;
     const std::string pre = "model.vision_model.encoder.layers." + std::to_string(l) + ".";
     auto ln = [&](const torch::Tensor &in, const char *n) {
-        return F::layer_norm(in, F::LayerNormFuncOptions({E}).weight(p(pre + n + ".weight")).bias(p(pre + n + ".bias")).eps(v.layerNormEps));
+        return ops::layerNorm(in, p(pre + n + ".weight"), p(pre + n + ".bias"), v.layerNormEps);
     };
     auto h = ln(x, "layer_norm1");
     // Idefics3VisionAttention (eager): scores * head_dim^-0.5, softmax in float32, each tile
@@ -78,7 +77,7 @@ torch::Tensor Idefics3Model::encodeTiles(const torch::Tensor &pixelsIn, Idefics3
         if (trace)
             trace->hiddenStates.push_back(x);
     }
-    x = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p("model.vision_model.post_layernorm.weight")).bias(p("model.vision_model.post_layernorm.bias")).eps(v.layerNormEps));
+    x = ops::layerNorm(x, p("model.vision_model.post_layernorm.weight"), p("model.vision_model.post_layernorm.bias"), v.layerNormEps);
     if (trace)
         trace->lastHiddenState = x;
     // Idefics3Connector.pixel_shuffle, the same view / permute sequence.

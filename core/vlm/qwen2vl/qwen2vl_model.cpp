@@ -185,7 +185,7 @@ torch::Tensor Qwen2VLModel::encodeVision(const VisionInput &input, VisionTrace *
         if (trace)
             trace->blockOutputs.push_back(x);
     }
-    auto y = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p("visual.merger.ln_q.weight")).bias(p("visual.merger.ln_q.bias")).eps(1e-6));
+    auto y = ops::layerNorm(x, p("visual.merger.ln_q.weight"), p("visual.merger.ln_q.bias"), 1e-6);
     y = y.view({n / (M * M), E * M * M});
     y = dense(y, p("visual.merger.mlp.0.weight"), p("visual.merger.mlp.0.bias"));
     y = torch::gelu(y); // exact (erf) GELU
@@ -198,13 +198,13 @@ torch::Tensor Qwen2VLModel::visionBlock(int b, torch::Tensor x, const torch::Ten
     const auto &v = m_config.vision;
     const std::int64_t E = v.embedDim, heads = v.numHeads, hd = E / heads, n = x.size(0);
     const std::string pre = "visual.blocks." + std::to_string(b) + ".";
-    auto h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm1.weight")).bias(p(pre + "norm1.bias")).eps(1e-6));
+    auto h = ops::layerNorm(x, p(pre + "norm1.weight"), p(pre + "norm1.bias"), 1e-6);
     auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd});
     const auto qk = ops::visionRotary(qkv, cos, sin); // float32 rotary, as the reference
     x = ops::addResidual(proj(ops::segmentAttention(qk.select(1, 0), qk.select(1, 1), qkv.select(1, 2), segments), pre + "attn.proj.weight",
                               pre + "attn.proj.bias"),
                          x);
-    h = F::layer_norm(x, F::LayerNormFuncOptions({E}).weight(p(pre + "norm2.weight")).bias(p(pre + "norm2.bias")).eps(1e-6));
+    h = ops::layerNorm(x, p(pre + "norm2.weight"), p(pre + "norm2.bias"), 1e-6);
     auto f = ops::quickGelu(proj(h, pre + "mlp.fc1.weight", pre + "mlp.fc1.bias"));
     return ops::addResidual(proj(f, pre + "mlp.fc2.weight", pre + "mlp.fc2.bias"), x);
 }
