@@ -1,6 +1,7 @@
 #include "vlm/activation_kernels.h"
 
 #include "vlm/bf16_bits.h"
+#include "vlm/few_row_kernels.h"
 
 #include <ATen/Parallel.h>
 // GCC 12's AVX-512 headers trip its own -Wuninitialized (GCC bug 105593, fixed in 13).
@@ -10,7 +11,6 @@
 #include <immintrin.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 namespace mpa::vlm::kernels {
@@ -80,25 +80,13 @@ MPA_AVX512 void avx512(const std::uint16_t *x, const std::uint16_t *up, std::uin
     }
 }
 
-bool haveAvx512()
-{
-    static const bool yes = [] {
-        // MPA_FEW_ROW_ISA=avx2 or portable (few_row_kernels.h) selects the portable loop here too.
-        const char *forced = std::getenv("MPA_FEW_ROW_ISA");
-        if (forced && (std::strcmp(forced, "avx2") == 0 || std::strcmp(forced, "portable") == 0))
-            return false;
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    }();
-    return yes;
-}
-
 template <bool Gated>
 void run(const std::uint16_t *x, const std::uint16_t *up, std::uint16_t *out, std::int64_t n, float scale)
 {
     // 16 Ki elements per task: a few microseconds of work, worth a thread hand-off.
     at::parallel_for(0, n, 16384, [&](std::int64_t b, std::int64_t e) {
-        if (haveAvx512())
+        // The instruction set chosen for the few-row kernels (MPA_FEW_ROW_ISA, useFewRowKernelIsa).
+        if (fewRowKernelsUseAvx512())
             avx512<Gated>(x + b, Gated ? up + b : nullptr, out + b, e - b, scale);
         else
             portable<Gated>(x + b, Gated ? up + b : nullptr, out + b, e - b, scale);

@@ -127,32 +127,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void avx512Block(const floa
 
 // ---- AVX512-BF16: vdpbf16ps, 32 bf16 pairs per instruction, activations stay bf16 ----
 
-template <int R, int J>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void bf16DotBlock(const std::uint16_t *x, const std::uint16_t *w,
-                                                                        const std::uint16_t *bias, std::uint16_t *y, std::int64_t in,
-                                                                        std::int64_t out, std::int64_t o)
-{
-    __m512 acc[J][R];
-    for (int j = 0; j < J; ++j)
-        for (int r = 0; r < R; ++r)
-            acc[j][r] = _mm512_setzero_ps();
-    for (std::int64_t i = 0; i < in; i += 32) {
-        const __mmask32 m = in - i >= 32 ? ~static_cast<__mmask32>(0) : static_cast<__mmask32>((1ull << (in - i)) - 1);
-        __m512bh xv[R];
-        for (int r = 0; r < R; ++r)
-            xv[r] = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, x + r * in + i));
-        for (int j = 0; j < J; ++j) {
-            _mm_prefetch(reinterpret_cast<const char *>(w + (o + j) * in + i) + kPrefetchBytes, _MM_HINT_T0);
-            const __m512bh wv = reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, w + (o + j) * in + i));
-            for (int r = 0; r < R; ++r)
-                acc[j][r] = _mm512_dpbf16_ps(acc[j][r], wv, xv[r]);
-        }
-    }
-    for (int j = 0; j < J; ++j)
-        for (int r = 0; r < R; ++r)
-            store(y + r * out + o + j, _mm512_reduce_add_ps(acc[j][r]) + (bias ? bf16ToFloat(bias[o + j]) : 0.0f));
-}
-
 // One activation row: one weight row at a time, read strictly in order (the hardware prefetcher
 // follows one stream best), with four accumulators to cover vdpbf16ps's latency.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void bf16DotRow(const std::uint16_t *x, const std::uint16_t *w,
@@ -273,9 +247,8 @@ void simdRange(Isa chosen, const float *xf, const T *xRaw, const T *w, const T *
 }
 
 template <typename T>
-void fewRowLinear(const float *xf, const T *xRaw, const T *w, const T *bias, T *y, std::int64_t rows, std::int64_t in, std::int64_t out)
+void fewRowLinear(Isa chosen, const float *xf, const T *xRaw, const T *w, const T *bias, T *y, std::int64_t rows, std::int64_t in, std::int64_t out)
 {
-    const Isa chosen = isa();
     // About 64 KiB of weights per task: enough to hide the hand-off, small enough to balance.
     const std::int64_t grain = std::max<std::int64_t>(kRowsAtOnce, (64 * 1024 / static_cast<std::int64_t>(sizeof(T))) / std::max<std::int64_t>(in, 1));
     at::parallel_for(0, out, grain, [&](std::int64_t o0, std::int64_t o1) {
@@ -298,21 +271,25 @@ void bf16FewRowLinear(const std::uint16_t *x, const std::uint16_t *w, const std:
                       std::int64_t in, std::int64_t out)
 {
     // The widening kernels multiply float activations: convert them once, not per weight row.
+    // Only one row with AVX512-BF16 multiplies bf16 directly (more rows widen: see tensor_ops).
+    const Isa chosen = isa();
     std::vector<float> widened;
-    if (isa() != Isa::Avx512Bf16 || rows > 1) {
+    if (chosen != Isa::Avx512Bf16 || rows > 1) {
         widened.resize(static_cast<std::size_t>(rows * in));
         for (std::int64_t i = 0; i < rows * in; ++i)
             widened[static_cast<std::size_t>(i)] = bf16ToFloat(x[i]);
     }
-    fewRowLinear<std::uint16_t>(widened.data(), x, w, bias, y, rows, in, out);
+    fewRowLinear<std::uint16_t>(chosen, widened.data(), x, w, bias, y, rows, in, out);
 }
 
 void f32FewRowLinear(const float *x, const float *w, const float *bias, float *y, std::int64_t rows, std::int64_t in, std::int64_t out)
 {
-    fewRowLinear<float>(x, x, w, bias, y, rows, in, out);
+    fewRowLinear<float>(isa(), x, x, w, bias, y, rows, in, out);
 }
 
 const char *fewRowKernelIsa() { return isaName(isa()); }
+
+bool fewRowKernelsUseAvx512() { return isa() == Isa::Avx512 || isa() == Isa::Avx512Bf16; }
 
 bool useFewRowKernelIsa(const char *name)
 {

@@ -28,5 +28,7 @@ void f32FewRowLinear(const float *x, const float *w, const float *bias, float *y
 const char *fewRowKernelIsa();
 // Selects `name` when this CPU supports it; false (and no change) otherwise.
 bool useFewRowKernelIsa(const char *name);
+// Whether the selected set is an AVX-512 one (the activation kernels follow the same choice).
+bool fewRowKernelsUseAvx512();
 
 } // namespace mpa::vlm::kernels

@@ -1,7 +1,8 @@
 #pragma once
 // Tensor helpers the native models share (torch translation units only): the reference's
-// rotate_half and RMSNorm, Linear with a matrix-vector fast path for decode, and the
-// block-diagonal attention of the vision towers.
+// rotate_half, norms, rotary embeddings and gated activations, Linear with the few-row decode
+// kernels, and the block-diagonal attention of the vision towers. Each keeps the reference's
+// formula under autograd and takes a faster path with fewer temporaries outside it.
 #include <torch/torch.h>
 
 #include <cmath>

@@ -40,32 +40,40 @@ using ops::rmsNorm;
 
 } // namespace
 
-torch::Tensor tensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name)
+namespace {
+
+const Checkpoint::Entry &checkpointEntry(const Checkpoint &checkpoint, const QString &name)
 {
     const Checkpoint::Entry *e = checkpoint.find(name);
     if (!e)
         throw Error(QStringLiteral("tensor \"%1\" is not in the checkpoint").arg(name));
-    const TensorInfo &info = *e->info;
+    return *e;
+}
+
+} // namespace
+
+torch::Tensor tensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name)
+{
+    const Checkpoint::Entry &e = checkpointEntry(checkpoint, name);
+    const TensorInfo &info = *e.info;
     // Copy out of the mapping (from_blob + clone): the model owns its memory and the tensor is
     // correctly aligned whatever the file's offsets.
-    auto view = torch::from_blob(const_cast<std::uint8_t *>(e->file->data(info)), info.shape,
+    auto view = torch::from_blob(const_cast<std::uint8_t *>(e.file->data(info)), info.shape,
                                  torch::TensorOptions().dtype(torchType(info.dtype)));
     return view.clone();
 }
 
 torch::Tensor mappedTensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name, torch::ScalarType dtype)
 {
-    const Checkpoint::Entry *e = checkpoint.find(name);
-    if (!e)
-        throw Error(QStringLiteral("tensor \"%1\" is not in the checkpoint").arg(name));
-    const TensorInfo &info = *e->info;
+    const Checkpoint::Entry &e = checkpointEntry(checkpoint, name);
+    const TensorInfo &info = *e.info;
     const auto stored = torchType(info.dtype);
-    const auto *bytes = e->file->data(info);
+    const auto *bytes = e.file->data(info);
     const auto size = static_cast<std::uintptr_t>(c10::elementSize(stored));
     if (stored != dtype || reinterpret_cast<std::uintptr_t>(bytes) % size != 0)
         return {};
     // The tensor owns a reference to the file: the mapping lives as long as any weight of it.
-    std::shared_ptr<const SafetensorsFile> keep = e->file;
+    std::shared_ptr<const SafetensorsFile> keep = e.file;
     return torch::from_blob(const_cast<std::uint8_t *>(bytes), info.shape, [keep](void *) mutable { keep.reset(); },
                             torch::TensorOptions().dtype(stored));
 }
