@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="cmake ninja-build g++ pkg-config
   qt6-base-dev libqt6sql6-sqlite libsqlite3-dev qt6-qpa-plugins qt6-httpserver-dev qt6-websockets-dev qt6-svg-dev
-  libtorch-dev libopencv-dev
+  libtorch-dev libopencv-dev libdnnl-dev
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopenblas0-pthread
   xvfb xauth"
@@ -14,6 +14,8 @@ if [ "${1:-}" = "--with-fuzzers" ]; then
   PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 fi
 # qt6-websockets-dev: Debian 12's Qt6HttpServer CMake package requires Qt6WebSockets but does not depend on it.
+# libdnnl-dev: the header of the oneDNN libtorch already loads, called directly for the prefill and
+# vision GEMMs (core/vlm/onednn_matmul.h).
 # libopenblas0-pthread matters: Debian's default reference BLAS ran fp32 matmul at 4 GFLOP/s
 # on the 2-core build machines, OpenBLAS at 80-105 GFLOP/s (libtorch uses the alternative).
 

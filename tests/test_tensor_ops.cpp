@@ -2,13 +2,17 @@
 // decode kernels (every instruction set this CPU has) against a float64 product of the same
 // inputs, and the inference paths of segment attention, the vision rotary, QuickGELU and
 // SwiGLU against the autograd paths, which are the reference's eager formulas as written.
+#include "vlm/activation_kernels.h"
 #include "vlm/few_row_kernels.h"
+#include "vlm/onednn_matmul.h"
 #include "vlm/tensor_ops.h"
 #include "test_support.h"
 #include "vlm/qwen2vl/qwen2vl_model.h"
 #include "vlm/safetensors.h"
 
 #include <QDir>
+
+#include <limits>
 
 #include <QTest>
 
@@ -31,6 +35,8 @@ private Q_SLOTS:
     void fewRowKernelsMatchAFloat64Product_data();
     void fewRowKernelsMatchAFloat64Product();
     void denseTakesTheKernelOnlyOutsideAutograd();
+    void manyRowDenseMatchesAFloat64Product();
+    void softmaxRowsMatchAFloat64Softmax();
     void segmentAttentionInferenceMatchesTheReference_data();
     void segmentAttentionInferenceMatchesTheReference();
     void visionRotaryGeluAndSwiGluMatchTheReference();
@@ -121,6 +127,76 @@ void TestTensorOps::denseTakesTheKernelOnlyOutsideAutograd()
         QVERIFY(wg.grad().defined());
         const auto tol = dtype == torch::kFloat32 ? 1e-4 : 0.1;
         QVERIFY2(maxAbs(fast.to(torch::kFloat32) - y.detach().to(torch::kFloat32)) <= tol, "kernel and torch::linear disagree");
+    }
+}
+
+// Prefill and vision products (more rows than the few-row kernels take): oneDNN called
+// directly where it is built in, libtorch otherwise; both must give the product of the inputs.
+void TestTensorOps::manyRowDenseMatchesAFloat64Product()
+{
+    torch::manual_seed(5);
+    torch::NoGradGuard noGrad;
+    const bool onednn = kernels::onednnMatmulEnabled();
+    qInfo("oneDNN path: %s", kernels::onednnMatmulImplementation(kernels::GemmDtype::BFloat16));
+    for (bool useOnednn : {true, false}) {
+        kernels::useOnednnMatmul(useOnednn && onednn);
+        for (std::int64_t rows : {5, 37, 299}) {
+            for (bool withBias : {false, true}) {
+                for (bool strided : {false, true}) {
+                    const std::int64_t in = 96, out = 67;
+                    // A strided input: the middle columns of a wider tensor.
+                    const auto wide = torch::randn({rows, in + 8});
+                    const auto x = strided ? wide.narrow(1, 4, in) : wide.narrow(1, 4, in).contiguous();
+                    const auto w = torch::randn({out, in}), b = torch::randn({out});
+                    const auto y = ops::dense(x, w, withBias ? b : torch::Tensor());
+                    const auto ref = torch::linear(x.to(torch::kFloat64), w.to(torch::kFloat64), withBias ? b.to(torch::kFloat64) : torch::Tensor());
+                    const QString what = QStringLiteral("%1 rows %2 bias %3 strided %4").arg(useOnednn ? "oneDNN" : "libtorch").arg(rows).arg(withBias).arg(strided);
+                    QVERIFY2(maxAbs(y.to(torch::kFloat64) - ref) <= 1e-4, qPrintable(QStringLiteral("f32 ") + what));
+                    const auto xb = x.to(torch::kBFloat16), wb = w.to(torch::kBFloat16), bb = b.to(torch::kBFloat16);
+                    const auto yb = ops::dense(xb, wb, withBias ? bb : torch::Tensor());
+                    QCOMPARE(yb.scalar_type(), torch::kBFloat16);
+                    const auto refb = torch::linear(xb.to(torch::kFloat64), wb.to(torch::kFloat64), withBias ? bb.to(torch::kFloat64) : torch::Tensor());
+                    const auto excess = ((yb.to(torch::kFloat64) - refb).abs() - bf16Tolerance(refb, in)).max().item<double>();
+                    QVERIFY2(excess <= 0, qPrintable(QStringLiteral("bf16 %1: off by %2 beyond half an ulp").arg(what).arg(excess)));
+                }
+            }
+        }
+    }
+    kernels::useOnednnMatmul(onednn);
+    if (onednn) { // when built in, the path is taken rather than silently refused
+        const auto x = torch::randn({8, 32}), w = torch::randn({16, 32});
+        auto y = torch::empty({8, 16});
+        QVERIFY(kernels::onednnLinear(kernels::GemmDtype::Float32, x.data_ptr(), 32, w.data_ptr(), nullptr, y.data_ptr(), 8, 32, 16));
+        QVERIFY(maxAbs(y - torch::linear(x, w)) <= 1e-4);
+    }
+}
+
+// The attention's softmax kernels (whichever instruction set this run uses: the _portable
+// entry runs the fallback) against float64, with masked (-inf) scores and rows shorter and
+// longer than a vector.
+void TestTensorOps::softmaxRowsMatchAFloat64Softmax()
+{
+    torch::manual_seed(9);
+    for (std::int64_t cols : {1, 15, 16, 17, 100, 2024}) {
+        auto x = torch::randn({7, cols}) * 8;
+        if (cols > 2)
+            x.select(1, 1).fill_(-std::numeric_limits<float>::infinity());
+        const auto ref = torch::softmax(x.to(torch::kFloat64), -1);
+        auto f = x.clone();
+        kernels::f32SoftmaxRows(f.data_ptr<float>(), 7, cols);
+        // float32: each value carries the relative error of the float32 sum, at worst cols ulps.
+        const auto f32Excess = ((f.to(torch::kFloat64) - ref).abs() - ref * (static_cast<double>(cols) * 6e-8) - 1e-7).max().item<double>();
+        QVERIFY2(f32Excess <= 0, qPrintable(QStringLiteral("f32 cols %1: off by %2 beyond the sum's rounding").arg(cols).arg(f32Excess)));
+        // bfloat16: the softmax of the rounded scores, computed in float32 and rounded once.
+        auto b = x.to(torch::kBFloat16);
+        const auto refb = torch::softmax(b.to(torch::kFloat64), -1);
+        kernels::bf16SoftmaxRows(reinterpret_cast<std::uint16_t *>(b.data_ptr()), 7, cols);
+        const auto excess = ((b.to(torch::kFloat64) - refb).abs() - refb.abs() * (1.0 / 256) - 1e-7).max().item<double>();
+        QVERIFY2(excess <= 0, qPrintable(QStringLiteral("bf16 cols %1: off by %2 beyond half an ulp").arg(cols).arg(excess)));
+        if (cols > 2) { // a masked score gets exactly no weight
+            QCOMPARE(f.select(1, 1).abs().max().item<float>(), 0.0f);
+            QCOMPARE(b.select(1, 1).to(torch::kFloat32).abs().max().item<float>(), 0.0f);
+        }
     }
 }
 

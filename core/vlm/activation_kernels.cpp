@@ -10,8 +10,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 namespace mpa::vlm::kernels {
 
@@ -93,7 +96,89 @@ void run(const std::uint16_t *x, const std::uint16_t *up, std::uint16_t *out, st
     });
 }
 
+// ---- softmax over rows ----
+
+inline float loadFloat(const float *p) { return *p; }
+inline float loadFloat(const std::uint16_t *p) { return bf16ToFloat(*p); }
+
+template <typename T>
+void softmaxRowPortable(T *x, std::int64_t cols, float *scratch)
+{
+    float mx = -INFINITY;
+    for (std::int64_t i = 0; i < cols; ++i)
+        mx = std::max(mx, loadFloat(x + i));
+    float sum = 0;
+    for (std::int64_t i = 0; i < cols; ++i) {
+        scratch[i] = std::exp(loadFloat(x + i) - mx);
+        sum += scratch[i];
+    }
+    const float inv = 1.0f / sum;
+    for (std::int64_t i = 0; i < cols; ++i) {
+        if constexpr (std::is_same_v<T, float>)
+            x[i] = scratch[i] * inv;
+        else
+            x[i] = floatToBf16(scratch[i] * inv);
+    }
+}
+
+MPA_AVX512 inline __m512 load16(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+MPA_AVX512 inline void store16(float *p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
+
+MPA_AVX512 inline __mmask16 tailMask(std::int64_t left)
+{
+    return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+// Three passes over a row that stays in L1/L2 (2,024 scores: 4-8 KiB): max, exp and sum into
+// a float32 scratch row, then scale (and round).
+template <typename T>
+MPA_AVX512 void softmaxRowAvx512(T *x, std::int64_t cols, float *scratch)
+{
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (std::int64_t i = 0; i < cols; i += 16) {
+        const __mmask16 m = tailMask(cols - i);
+        mx = _mm512_mask_max_ps(mx, m, mx, load16(x + i, m));
+    }
+    const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512 sum = _mm512_setzero_ps();
+    for (std::int64_t i = 0; i < cols; i += 16) {
+        const __mmask16 m = tailMask(cols - i);
+        const __m512 d = _mm512_sub_ps(load16(x + i, m), vmax);
+        // exp16 clamps at -88; below that (masked scores, -inf) the reference's weight is 0.
+        const __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(d, _mm512_set1_ps(-87.0f), _CMP_GE_OQ), exp16(d));
+        sum = _mm512_mask_add_ps(sum, m, sum, e);
+        _mm512_mask_storeu_ps(scratch + i, m, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (std::int64_t i = 0; i < cols; i += 16) {
+        const __mmask16 m = tailMask(cols - i);
+        store16(x + i, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, scratch + i), inv), m);
+    }
+}
+
+template <typename T>
+void softmaxRows(T *x, std::int64_t rows, std::int64_t cols)
+{
+    if (rows <= 0 || cols <= 0)
+        return;
+    const std::int64_t grain = std::max<std::int64_t>(1, 16384 / cols);
+    at::parallel_for(0, rows, grain, [&](std::int64_t b, std::int64_t e) {
+        std::vector<float> scratch(static_cast<std::size_t>(cols));
+        const bool avx512 = fewRowKernelsUseAvx512();
+        for (std::int64_t r = b; r < e; ++r) {
+            if (avx512)
+                softmaxRowAvx512(x + r * cols, cols, scratch.data());
+            else
+                softmaxRowPortable(x + r * cols, cols, scratch.data());
+        }
+    });
+}
+
 } // namespace
+
+void bf16SoftmaxRows(std::uint16_t *x, std::int64_t rows, std::int64_t cols) { softmaxRows(x, rows, cols); }
+
+void f32SoftmaxRows(float *x, std::int64_t rows, std::int64_t cols) { softmaxRows(x, rows, cols); }
 
 void bf16SwiGlu(const std::uint16_t *gate, const std::uint16_t *up, std::uint16_t *out, std::int64_t n) { run<true>(gate, up, out, n, 1.0f); }
 

@@ -33,6 +33,9 @@ torch::Tensor decoderRotary(const torch::Tensor &x, const torch::Tensor &cos, co
 // y = x W^T (+ b), PyTorch's Linear convention ([out, in] weights). One activation row (and up
 // to four in float32) on CPU outside autograd goes through the few-row kernels
 // (few_row_kernels.h): decode is bandwidth-bound and libtorch's GEMMs are not built for it.
+// More rows (prefill, vision) go to oneDNN's matmul called directly (onednn_matmul.h), 1.1-1.4x
+// libtorch's path on those shapes; whatever neither takes (autograd, CUDA, other dtypes) goes
+// through torch::linear.
 torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b = {});
 
 // Attention of q, k, v [n, heads, hd] inside consecutive segments of rows (one image, frame
