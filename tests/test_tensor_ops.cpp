@@ -37,6 +37,7 @@ private Q_SLOTS:
     void denseTakesTheKernelOnlyOutsideAutograd();
     void manyRowDenseMatchesAFloat64Product();
     void softmaxRowsMatchAFloat64Softmax();
+    void groupedAttentionMatchesTheReference();
     void segmentAttentionInferenceMatchesTheReference_data();
     void segmentAttentionInferenceMatchesTheReference();
     void visionRotaryGeluAndSwiGluMatchTheReference();
@@ -196,6 +197,43 @@ void TestTensorOps::softmaxRowsMatchAFloat64Softmax()
         if (cols > 2) { // a masked score gets exactly no weight
             QCOMPARE(f.select(1, 1).abs().max().item<float>(), 0.0f);
             QCOMPARE(b.select(1, 1).to(torch::kFloat32).abs().max().item<float>(), 0.0f);
+        }
+    }
+}
+
+// The decoders' attention outside autograd (grouped heads without repeat_kv, mask added in
+// place) against the reference's formula in float64: prefill with a padded row, a chunk after
+// a cached past, and one decode row.
+void TestTensorOps::groupedAttentionMatchesTheReference()
+{
+    torch::manual_seed(13);
+    const std::int64_t B = 2, Hq = 12, Hkv = 2, hd = 128;
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        for (auto [L, past] : {std::pair<std::int64_t, std::int64_t>{37, 0}, {9, 20}, {1, 45}}) {
+            const std::int64_t Lk = past + L;
+            const auto q = (torch::randn({B, L, Hq, hd}) * 2).to(dtype).transpose(1, 2); // strided, as the decoders pass it
+            const auto k = (torch::randn({B, Hkv, Lk, hd}) * 2).to(dtype), v = torch::randn({B, Hkv, Lk, hd}).to(dtype);
+            // Causal, and the second sequence's first three positions padded.
+            auto mask = torch::zeros({B, 1, L, Lk}, torch::kFloat64);
+            // The dtype's lowest finite value, as causalPaddingMask (finfo.min in the reference).
+            const double lowest = dtype == torch::kFloat32 ? std::numeric_limits<float>::lowest() : -3.3895313892515355e38;
+            for (std::int64_t i = 0; i < L; ++i)
+                mask[0][0][i].narrow(0, past + i + 1, Lk - past - i - 1).fill_(lowest), mask[1][0][i].narrow(0, past + i + 1, Lk - past - i - 1).fill_(lowest);
+            mask.select(0, 1).narrow(-1, 0, 3).fill_(lowest);
+            torch::Tensor fast;
+            {
+                torch::NoGradGuard noGrad;
+                fast = ops::groupedAttentionInference(q, k, v, mask.to(dtype));
+            }
+            const auto kr = k.to(torch::kFloat64).repeat_interleave(Hq / Hkv, 1), vr = v.to(torch::kFloat64).repeat_interleave(Hq / Hkv, 1);
+            const auto exact = torch::matmul(torch::softmax(torch::matmul(q.to(torch::kFloat64), kr.transpose(2, 3)) / std::sqrt(double(hd)) + mask.to(torch::kFloat64), -1), vr)
+                                   .transpose(1, 2)
+                                   .reshape({B, L, Hq * hd});
+            QCOMPARE(fast.sizes().vec(), exact.sizes().vec());
+            QCOMPARE(fast.scalar_type(), dtype);
+            const double err = maxAbs(fast.to(torch::kFloat64) - exact);
+            const double tol = dtype == torch::kFloat32 ? 1e-4 : 0.06; // bf16: rounded q, scores and probabilities
+            QVERIFY2(err <= tol, qPrintable(QStringLiteral("%1 L %2 past %3: max error %4").arg(dtype == torch::kFloat32 ? "f32" : "bf16").arg(L).arg(past).arg(err)));
         }
     }
 }

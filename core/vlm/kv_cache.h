@@ -1,6 +1,8 @@
 #pragma once
 // The decoders' key/value cache and the causal attention over it (INTERNAL, torch), shared by
 // the Qwen2 and Llama decoders.
+#include "vlm/tensor_ops.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -33,7 +35,8 @@ inline KVCache makeKvCache(int layers, std::int64_t batch, std::int64_t kvHeads,
 
 // Attention of q [B, Hq, L, hd] over k, v [B, Hkv, L, hd] (grouped query heads), after storing
 // k and v in `cache` at layer `layer` when given; `mask` is additive [B, 1, L, past + L].
-// Softmax in float32 as the reference's eager path. Returns [B, L, Hq * hd].
+// Softmax in float32 as the reference's eager path. Returns [B, L, Hq * hd]. Under autograd the
+// reference's formula as written; otherwise ops::groupedAttentionInference.
 inline torch::Tensor cachedAttention(const torch::Tensor &q, torch::Tensor k, torch::Tensor v, const torch::Tensor &mask, KVCache *cache, int layer)
 {
     const std::int64_t B = q.size(0), Hq = q.size(1), L = q.size(2), hd = q.size(3), Hkv = k.size(1);
@@ -45,6 +48,8 @@ inline torch::Tensor cachedAttention(const torch::Tensor &q, torch::Tensor k, to
         k = kc.narrow(2, 0, cache->length + L);
         v = vc.narrow(2, 0, cache->length + L);
     }
+    if (!torch::GradMode::is_enabled() || !(q.requires_grad() || k.requires_grad() || v.requires_grad()))
+        return ops::groupedAttentionInference(q, k, v, mask);
     if (Hq / Hkv > 1) {
         k = k.repeat_interleave(Hq / Hkv, 1);
         v = v.repeat_interleave(Hq / Hkv, 1);

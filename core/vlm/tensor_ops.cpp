@@ -321,6 +321,31 @@ torch::Tensor addResidual(torch::Tensor y, const torch::Tensor &residual)
     return y.add_(residual);
 }
 
+torch::Tensor groupedAttentionInference(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, const torch::Tensor &mask)
+{
+    const std::int64_t B = q.size(0), Hq = q.size(1), L = q.size(2), hd = q.size(3), Hkv = k.size(1), Lk = k.size(2), rep = Hq / Hkv;
+    // [B, Hkv, rep * L, hd]: the query heads of one group stacked, scaled on the way.
+    auto qg = torch::empty({B, Hq, L, hd}, q.options());
+    torch::mul_out(qg, q, 1.0 / std::sqrt(static_cast<double>(hd)));
+    auto scores = torch::empty({B, Hkv, rep * L, Lk}, q.options());
+    // One decode row per head is a few kilobytes of work: libtorch's products, which need no
+    // primitive per cache length; oneDNN from a prefill's worth of rows.
+    const bool manyRows = rep * L >= 16;
+    auto product = [&](const torch::Tensor &a, const torch::Tensor &b, const torch::Tensor &out) {
+        if (manyRows)
+            matmulInto(a, b, out);
+        else
+            torch::matmul_out(const_cast<torch::Tensor &>(out), a, b);
+    };
+    product(qg.view({B, Hkv, rep * L, hd}), k.transpose(2, 3), scores);
+    if (mask.defined())
+        scores.view({B, Hkv, rep, L, Lk}).add_(mask.unsqueeze(2).to(q.scalar_type()));
+    softmaxInPlace(scores);
+    auto out = torch::empty({B, Hkv, rep * L, hd}, q.options());
+    product(scores, v, out);
+    return out.view({B, Hq, L, hd}).transpose(1, 2).reshape({B, L, Hq * hd});
+}
+
 torch::Tensor segmentAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, const std::vector<std::int64_t> &segments)
 {
     if (needsAutograd({&q, &k, &v}))

@@ -46,6 +46,13 @@ torch::Tensor dense(const torch::Tensor &x, const torch::Tensor &w, const torch:
 // tensor (262 MB per block at MPA's 2,024-patch maximum) and its copies.
 torch::Tensor segmentAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, const std::vector<std::int64_t> &segments);
 
+// The decoders' attention outside autograd: q [B, Hq, L, hd] over k, v [B, Hkv, Lk, hd] with
+// the additive mask [B, 1, L, Lk], as the reference's eager path computes it (repeat_kv, scores
+// scaled, mask added, float32 softmax) but without its copies: each key/value head serves its
+// group of query heads as one product ([rep * L] rows, no repeat_interleave of the cache), q is
+// pre-scaled, the mask is added and the softmax taken in place. Returns [B, L, Hq * hd].
+torch::Tensor groupedAttentionInference(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, const torch::Tensor &mask);
+
 // The vision towers' rotary embedding of q and k, the reference's apply_rotary_pos_emb_vision:
 // in float32 (q and k upcast), rounded once to the working dtype. `qkv` is the attention's
 // [n, 3, heads, hd] projection, cos/sin [n, 1, hd] float32 with equal halves (the 2-D angles
