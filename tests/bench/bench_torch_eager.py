@@ -17,12 +17,12 @@ against it is a lower bound on the ratio against transformers.
 Usage: bench_torch_eager.py [--layers N] [--vision-depth N] [--text N] [--decode N] [--reps N]
                             [--dtype f32|bf16|both]
 """
-import argparse
 import math
-import os
 import statistics
 import sys
 import time
+
+from reference_bench_common import median_seconds, run
 
 try:
     import torch
@@ -38,14 +38,6 @@ MROPE = [16, 24, 24]
 V_DIM, V_HEADS, V_MLP, PATCH_IN, MERGE = 1280, 16, 5120, 3 * 2 * 14 * 14, 2
 
 
-def median_seconds(f, reps):
-    f()  # warm-up, as bench_vlm
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def rotate_half(x):
@@ -254,23 +246,7 @@ def bench(dtype, name, a):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--vision-depth", type=int, default=4)
-    p.add_argument("--text", type=int, default=41)
-    p.add_argument("--decode", type=int, default=16)
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--dtype", default="both")
-    a, _ = p.parse_known_args()  # bench_vlm's other options are not ours
-    torch.set_num_threads(int(os.environ.get("MPA_THREADS", os.cpu_count() or 1)))
-    print(f"torch eager (transformers 4.47.1's op sequence), torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} "
-          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}")
-    if a.dtype in ("both", "f32"):
-        bench(torch.float32, "f32", a)
-    if a.dtype in ("both", "bf16"):
-        bench(torch.bfloat16, "bf16", a)
+    run("torch eager (transformers 4.47.1's op sequence)", torch, bench)
 
 
 if __name__ == "__main__":

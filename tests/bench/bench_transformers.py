@@ -11,12 +11,12 @@ Without an importable transformers it says so and exits with status 77 (skipped)
 Usage: bench_transformers.py [--layers N] [--vision-depth N] [--text N] [--decode N] [--reps N]
                              [--dtype f32|bf16|both]
 """
-import argparse
 import inspect
-import os
 import statistics
 import sys
 import time
+
+from reference_bench_common import median_seconds, run
 
 try:
     import torch
@@ -29,14 +29,6 @@ except Exception as e:  # ImportError, or a broken install
 VISION_START, IMAGE_PAD, VISION_END = 151652, 151655, 151653
 
 
-def median_seconds(f, reps):
-    f()  # warm-up, as bench_vlm
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def config(layers, depth):
@@ -102,23 +94,7 @@ def bench(dtype, name, a):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--vision-depth", type=int, default=4)
-    p.add_argument("--text", type=int, default=41)
-    p.add_argument("--decode", type=int, default=16)
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--dtype", default="both")
-    a = p.parse_args()
-    torch.set_num_threads(int(os.environ.get("MPA_THREADS", os.cpu_count() or 1)))
-    print(f"transformers {transformers.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} "
-          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}")
-    if a.dtype in ("both", "f32"):
-        bench(torch.float32, "f32", a)
-    if a.dtype in ("both", "bf16"):
-        bench(torch.bfloat16, "bf16", a)
+    run(f"transformers {transformers.__version__}", torch, bench)
 
 
 if __name__ == "__main__":
