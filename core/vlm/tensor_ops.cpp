@@ -87,6 +87,27 @@ torch::Tensor onednnDense(const torch::Tensor &x, const torch::Tensor &w, const 
     return y.view(sizes);
 }
 
+// Operands whose batches are not packed (a block of query rows of every head, keys narrowed out
+// of the cache) send oneDNN 2.6 to its gemm:jit fallback: bf16 q k^T at 250-310 GFLOP/s against
+// brgemm's 500-640 for the vision blocks, 100 against 400+ for the decoder's cached keys. A copy
+// (at most a few MB) is much cheaper. Packed: each matrix a dense block, row-major or transposed.
+torch::Tensor withPackedBatches(const torch::Tensor &t)
+{
+    const std::int64_t d = t.dim();
+    if (d <= 2)
+        return t;
+    const std::int64_t rows = t.size(d - 2), cols = t.size(d - 1);
+    const bool rowMajor = t.stride(d - 1) == 1 && t.stride(d - 2) == cols;
+    const bool transposed = t.stride(d - 2) == 1 && t.stride(d - 1) == rows;
+    bool dense = rowMajor || transposed;
+    std::int64_t expected = rows * cols;
+    for (std::int64_t i = d - 3; dense && i >= 0; --i) {
+        dense = t.size(i) == 1 || t.stride(i) == expected;
+        expected *= t.size(i);
+    }
+    return dense ? t : t.contiguous();
+}
+
 // out = a b (batched as torch::matmul, equal batch dims), written into `out` (a strided view
 // may be given): oneDNN where it takes it, libtorch otherwise.
 void matmulInto(const torch::Tensor &a, const torch::Tensor &b, const torch::Tensor &out)
@@ -94,12 +115,13 @@ void matmulInto(const torch::Tensor &a, const torch::Tensor &b, const torch::Ten
     const auto dtype = gemmDtypeOf(a);
     if (dtype && b.scalar_type() == a.scalar_type() && out.scalar_type() == a.scalar_type() && b.device().is_cpu() && out.device().is_cpu()) {
         auto operand = [](const torch::Tensor &t) { return kernels::StridedOperand{t.data_ptr(), t.sizes().vec(), t.strides().vec()}; };
-        // A left operand whose batches are not packed (a block of query rows of every head)
-        // sends oneDNN 2.6 to its gemm:jit fallback, 250-310 GFLOP/s against brgemm's 500-640
-        // for bf16 q k^T: the copy (under 1 MB) is much cheaper.
-        const auto packed = a.is_contiguous() ? a : a.contiguous();
-        if (kernels::onednnMatmul(*dtype, operand(packed), operand(b), operand(out)))
+        // The same holds for the result (a block of rows of every head's output).
+        const auto dst = withPackedBatches(out);
+        if (kernels::onednnMatmul(*dtype, operand(withPackedBatches(a)), operand(withPackedBatches(b)), operand(dst))) {
+            if (!dst.is_same(out))
+                out.copy_(dst);
             return;
+        }
     }
     out.copy_(torch::matmul(a, b));
 }
