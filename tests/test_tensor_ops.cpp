@@ -38,6 +38,7 @@ private Q_SLOTS:
     void manyRowDenseMatchesAFloat64Product();
     void softmaxRowsMatchAFloat64Softmax();
     void groupedAttentionMatchesTheReference();
+    void rotaryVisionAttentionMatchesTheReference();
     void segmentAttentionInferenceMatchesTheReference_data();
     void segmentAttentionInferenceMatchesTheReference();
     void visionRotaryGeluAndSwiGluMatchTheReference();
@@ -234,6 +235,42 @@ void TestTensorOps::groupedAttentionMatchesTheReference()
             const double err = maxAbs(fast.to(torch::kFloat64) - exact);
             const double tol = dtype == torch::kFloat32 ? 1e-4 : 0.06; // bf16: rounded q, scores and probabilities
             QVERIFY2(err <= tol, qPrintable(QStringLiteral("%1 L %2 past %3: max error %4").arg(dtype == torch::kFloat32 ? "f32" : "bf16").arg(L).arg(past).arg(err)));
+        }
+    }
+}
+
+// The fused rotary + head-major path of the vision towers against the reference's composition
+// (visionRotary then segmentAttention under autograd) and float64, for a whole image and for
+// windows followed by an image.
+void TestTensorOps::rotaryVisionAttentionMatchesTheReference()
+{
+    torch::manual_seed(17);
+    const std::int64_t heads = 16, hd = 80;
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        for (const std::vector<std::int64_t> &seg : {std::vector<std::int64_t>{1100}, std::vector<std::int64_t>{64, 64, 48, 300}}) {
+            std::int64_t n = 0;
+            for (auto len : seg)
+                n += len;
+            const auto qkv = (torch::randn({n, 3, heads, hd}) * 2).to(dtype);
+            const auto angles = torch::rand({n, 1, hd / 2}) * 30;
+            const auto cos = torch::cat({angles, angles}, -1).cos(), sin = torch::cat({angles, angles}, -1).sin();
+            torch::Tensor fast;
+            {
+                torch::NoGradGuard noGrad;
+                fast = ops::rotaryVisionAttention(qkv, cos, sin, seg);
+            }
+            // requires_grad selects the reference formulas of both steps.
+            const auto ref = ops::rotaryVisionAttention(qkv.clone().set_requires_grad(true), cos, sin, seg).detach();
+            const auto q64 = qkv.to(torch::kFloat64).set_requires_grad(true);
+            const auto exact = ops::rotaryVisionAttention(q64, cos.to(torch::kFloat64), sin.to(torch::kFloat64), seg).detach();
+            QCOMPARE(fast.sizes().vec(), (std::vector<std::int64_t>{n, heads * hd}));
+            QCOMPARE(fast.scalar_type(), dtype);
+            const double errFast = maxAbs(fast.to(torch::kFloat64) - exact), errRef = maxAbs(ref.to(torch::kFloat64) - exact);
+            const QString what = QStringLiteral("%1, %2 segments").arg(dtype == torch::kFloat32 ? "f32" : "bf16").arg(seg.size());
+            if (dtype == torch::kFloat32)
+                QVERIFY2(errFast <= 5e-5, qPrintable(QStringLiteral("%1: max error %2").arg(what).arg(errFast)));
+            else
+                QVERIFY2(errFast <= 1.25 * errRef + 1e-3, qPrintable(QStringLiteral("%1: max error %2 against the reference formula's %3").arg(what).arg(errFast).arg(errRef)));
         }
     }
 }

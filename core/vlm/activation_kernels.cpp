@@ -174,7 +174,49 @@ void softmaxRows(T *x, std::int64_t rows, std::int64_t cols)
     });
 }
 
+inline void storeValue(float *p, float v) { *p = v; }
+inline void storeValue(std::uint16_t *p, float v) { *p = floatToBf16(v); }
+
+template <typename T>
+void rotaryToHeadMajor(const T *qkv, const float *cos, const float *sin, T *out, std::int64_t n, std::int64_t heads, std::int64_t hd, float qScale)
+{
+    const std::int64_t half = hd / 2, plane = heads * n * hd;
+    at::parallel_for(0, n, std::max<std::int64_t>(1, 4096 / (3 * heads * hd) + 1), [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) {
+            const float *c = cos + i * hd, *s = sin + i * hd;
+            for (std::int64_t j = 0; j < 3; ++j) {
+                for (std::int64_t h = 0; h < heads; ++h) {
+                    const T *x = qkv + ((i * 3 + j) * heads + h) * hd;
+                    T *o = out + j * plane + (h * n + i) * hd;
+                    if (j == 2) {
+                        std::memcpy(o, x, static_cast<std::size_t>(hd) * sizeof(T));
+                        continue;
+                    }
+                    const float scale = j == 0 ? qScale : 1.0f;
+                    for (std::int64_t d = 0; d < half; ++d) {
+                        const float x1 = loadFloat(x + d), x2 = loadFloat(x + d + half);
+                        storeValue(o + d, (x1 * c[d] - x2 * s[d]) * scale);
+                        storeValue(o + d + half, (x2 * c[d + half] + x1 * s[d + half]) * scale);
+                    }
+                }
+            }
+        }
+    });
+}
+
 } // namespace
+
+void bf16RotaryToHeadMajor(const std::uint16_t *qkv, const float *cos, const float *sin, std::uint16_t *out, std::int64_t n, std::int64_t heads,
+                           std::int64_t hd, float qScale)
+{
+    rotaryToHeadMajor(qkv, cos, sin, out, n, heads, hd, qScale);
+}
+
+void f32RotaryToHeadMajor(const float *qkv, const float *cos, const float *sin, float *out, std::int64_t n, std::int64_t heads, std::int64_t hd,
+                          float qScale)
+{
+    rotaryToHeadMajor(qkv, cos, sin, out, n, heads, hd, qScale);
+}
 
 void bf16SoftmaxRows(std::uint16_t *x, std::int64_t rows, std::int64_t cols) { softmaxRows(x, rows, cols); }
 

@@ -20,4 +20,14 @@ void bf16QuickGelu(const std::uint16_t *x, std::uint16_t *out, std::int64_t n);
 void bf16SoftmaxRows(std::uint16_t *x, std::int64_t rows, std::int64_t cols);
 void f32SoftmaxRows(float *x, std::int64_t rows, std::int64_t cols);
 
+// The vision towers' attention input in one pass: from the [n][3][heads][hd] qkv projection
+// (bfloat16 or float32) and float32 cos/sin [n][hd] (equal halves), writes out[3][heads][n][hd]:
+// q rotated and times qScale, k rotated, v copied. Rotation in float32, as the reference's
+// apply_rotary_pos_emb_vision, rounded once. Replaces the rotary's float32 temporaries and
+// the three head-major copies the attention made (about 10 ms per bf16 block at 2,024 patches).
+void bf16RotaryToHeadMajor(const std::uint16_t *qkv, const float *cos, const float *sin, std::uint16_t *out, std::int64_t n, std::int64_t heads,
+                           std::int64_t hd, float qScale);
+void f32RotaryToHeadMajor(const float *qkv, const float *cos, const float *sin, float *out, std::int64_t n, std::int64_t heads, std::int64_t hd,
+                          float qScale);
+
 } // namespace mpa::vlm::kernels

@@ -179,17 +179,14 @@ torch::Tensor segmentAttentionForAutograd(const torch::Tensor &q, const torch::T
 // bf16 q k^T 216 GFLOP/s with 32 rows, 625 with 128; float32 130 -> 200.
 constexpr std::int64_t kScoreBudgetBytes = 16 << 20;
 
-torch::Tensor segmentAttentionInference(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
+// Attention over head-major qh, kh, vh [heads, n, hd] (every head's segment one strided
+// matrix), qh already scaled by 1/sqrt(hd); returns [n, heads * hd].
+torch::Tensor headMajorSegmentAttention(const torch::Tensor &qh, const torch::Tensor &kh, const torch::Tensor &vh,
                                         const std::vector<std::int64_t> &segments)
 {
-    const std::int64_t n = q.size(0), heads = q.size(1), hd = q.size(2);
+    const std::int64_t heads = qh.size(0), n = qh.size(1), hd = qh.size(2);
+    const auto &q = qh;
     const auto elt = static_cast<std::int64_t>(q.element_size());
-    // Head-major copies ([heads, n, hd]) so that every head's segment is one strided matrix;
-    // the 1/sqrt(hd) of the scores is folded into q on the way.
-    auto qh = torch::empty({heads, n, hd}, q.options());
-    torch::mul_out(qh, q.permute({1, 0, 2}), 1.0 / std::sqrt(static_cast<double>(hd)));
-    const auto kh = k.permute({1, 0, 2}).contiguous();
-    const auto vh = v.permute({1, 0, 2}).contiguous();
     auto oh = torch::empty({heads, n, hd}, q.options());
     // One score buffer for every step: a fresh 16 MiB tensor per step costs its page faults.
     torch::Tensor scoreBuffer;
@@ -231,6 +228,16 @@ torch::Tensor segmentAttentionInference(const torch::Tensor &q, const torch::Ten
         }
     });
     return oh.permute({1, 0, 2}).reshape({n, heads * hd});
+}
+
+torch::Tensor segmentAttentionInference(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v,
+                                        const std::vector<std::int64_t> &segments)
+{
+    const std::int64_t heads = q.size(1), hd = q.size(2);
+    // Head-major copies; the 1/sqrt(hd) of the scores is folded into q on the way.
+    auto qh = torch::empty({heads, q.size(0), hd}, q.options());
+    torch::mul_out(qh, q.permute({1, 0, 2}), 1.0 / std::sqrt(static_cast<double>(hd)));
+    return headMajorSegmentAttention(qh, k.permute({1, 0, 2}).contiguous(), v.permute({1, 0, 2}).contiguous(), segments);
 }
 
 } // namespace
@@ -366,6 +373,27 @@ torch::Tensor groupedAttentionInference(const torch::Tensor &q, const torch::Ten
     auto out = torch::empty({B, Hkv, rep * L, hd}, q.options());
     product(scores, v, out);
     return out.view({B, Hq, L, hd}).transpose(1, 2).reshape({B, L, Hq * hd});
+}
+
+torch::Tensor rotaryVisionAttention(const torch::Tensor &qkv, const torch::Tensor &cos, const torch::Tensor &sin, const std::vector<std::int64_t> &segments)
+{
+    const auto dtype = qkv.scalar_type();
+    const bool fused = !needsAutograd({&qkv}) && qkv.device().is_cpu() && qkv.is_contiguous() && (dtype == torch::kFloat32 || dtype == torch::kBFloat16) &&
+                       cos.scalar_type() == torch::kFloat32 && sin.scalar_type() == torch::kFloat32;
+    if (!fused) {
+        const auto qk = visionRotary(qkv, cos, sin);
+        return segmentAttention(qk.select(1, 0), qk.select(1, 1), qkv.select(1, 2), segments);
+    }
+    const std::int64_t n = qkv.size(0), heads = qkv.size(2), hd = qkv.size(3);
+    const auto c = cos.reshape({n, hd}).contiguous(), s = sin.reshape({n, hd}).contiguous();
+    auto heads3 = torch::empty({3, heads, n, hd}, qkv.options());
+    const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+    if (dtype == torch::kBFloat16)
+        kernels::bf16RotaryToHeadMajor(reinterpret_cast<const std::uint16_t *>(qkv.data_ptr()), c.data_ptr<float>(), s.data_ptr<float>(),
+                                       reinterpret_cast<std::uint16_t *>(heads3.data_ptr()), n, heads, hd, scale);
+    else
+        kernels::f32RotaryToHeadMajor(qkv.data_ptr<float>(), c.data_ptr<float>(), s.data_ptr<float>(), heads3.data_ptr<float>(), n, heads, hd, scale);
+    return headMajorSegmentAttention(heads3[0], heads3[1], heads3[2], segments);
 }
 
 torch::Tensor segmentAttention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v, const std::vector<std::int64_t> &segments)

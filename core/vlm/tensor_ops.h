@@ -60,6 +60,12 @@ torch::Tensor groupedAttentionInference(const torch::Tensor &q, const torch::Ten
 // in two passes (x1 c - x2 s, x2 c + x1 s) instead of building rotate_half and the products.
 torch::Tensor visionRotary(const torch::Tensor &qkv, const torch::Tensor &cos, const torch::Tensor &sin);
 
+// visionRotary then segmentAttention on the [n, 3, heads, hd] projection, returning
+// [n, heads * hd]. Outside autograd on CPU one pass (activation_kernels.h) rotates q and k in
+// float32 and writes q (pre-scaled), k and v head-major, the layout the attention's products
+// take, instead of the rotary's float32 temporaries and three permuted copies.
+torch::Tensor rotaryVisionAttention(const torch::Tensor &qkv, const torch::Tensor &cos, const torch::Tensor &sin, const std::vector<std::int64_t> &segments);
+
 // QuickGELU, x * sigmoid(1.702 x), in the working dtype as the reference; in place outside
 // autograd (one temporary instead of three the size of the MLP's hidden layer; bfloat16 on
 // CPU through activation_kernels.h, computed in float32 and rounded once).

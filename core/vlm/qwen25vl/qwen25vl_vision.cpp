@@ -52,8 +52,8 @@ torch::Tensor Qwen2VLModel::windowedVisionBlock(int b, torch::Tensor x, const to
     const std::string pre = "visual.blocks." + std::to_string(b) + ".";
     auto h = ops::rmsNorm(x, p(pre + "norm1.weight"), 1e-6);
     auto qkv = proj(h, pre + "attn.qkv.weight", pre + "attn.qkv.bias").view({n, 3, heads, hd});
-    const auto qk = ops::visionRotary(qkv, cos, sin); // float32 rotary, as apply_rotary_pos_emb_vision
-    x = ops::addResidual(proj(ops::segmentAttention(qk.select(1, 0), qk.select(1, 1), qkv.select(1, 2), segments), pre + "attn.proj.weight",
+    // float32 rotary, as the reference (apply_rotary_pos_emb_vision)
+    x = ops::addResidual(proj(ops::rotaryVisionAttention(qkv, cos, sin, segments), pre + "attn.proj.weight",
                               pre + "attn.proj.bias"),
                          x);
     h = ops::rmsNorm(x, p(pre + "norm2.weight"), 1e-6);
