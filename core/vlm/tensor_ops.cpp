@@ -25,12 +25,19 @@ bool needsAutograd(std::initializer_list<const torch::Tensor *> tensors)
 // the work is no longer bound by the weight stream, and oneDNN's AMX matmul keeps up (four rows:
 // 26 GB/s against the kernel's 17 on the 2-core Xeon). float32 up to four rows, since they
 // read the weights once where a matrix-vector product per row reads them each time.
-bool fewRowKernelTakes(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b, std::int64_t rows)
+// Whether w (and b) are a plain CPU Linear of x's dtype, as the raw-pointer kernels need.
+bool plainLinearOperands(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b)
 {
     const auto dtype = x.scalar_type();
     if (!x.device().is_cpu() || w.dim() != 2 || w.scalar_type() != dtype || !w.is_contiguous() || w.size(1) != x.size(-1))
         return false;
-    if (b.defined() && (b.scalar_type() != dtype || !b.is_contiguous() || b.numel() != w.size(0)))
+    return !b.defined() || (b.scalar_type() == dtype && b.is_contiguous() && b.numel() == w.size(0));
+}
+
+bool fewRowKernelTakes(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b, std::int64_t rows)
+{
+    const auto dtype = x.scalar_type();
+    if (!plainLinearOperands(x, w, b))
         return false;
     if (dtype == torch::kBFloat16)
         return rows == 1;
@@ -71,10 +78,7 @@ std::optional<kernels::GemmDtype> gemmDtypeOf(const torch::Tensor &t)
 torch::Tensor onednnDense(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b, std::int64_t rows)
 {
     const auto dtype = gemmDtypeOf(x);
-    if (!dtype || !kernels::onednnMatmulEnabled() || w.dim() != 2 || w.scalar_type() != x.scalar_type() || !w.is_contiguous() ||
-        w.size(1) != x.size(-1))
-        return {};
-    if (b.defined() && (b.scalar_type() != x.scalar_type() || !b.is_contiguous() || b.numel() != w.size(0)))
+    if (!dtype || !kernels::onednnMatmulEnabled() || !plainLinearOperands(x, w, b))
         return {};
     const std::int64_t in = w.size(1), out = w.size(0);
     const auto flat = x.reshape({rows, in});
@@ -185,15 +189,14 @@ torch::Tensor headMajorSegmentAttention(const torch::Tensor &qh, const torch::Te
                                         const std::vector<std::int64_t> &segments)
 {
     const std::int64_t heads = qh.size(0), n = qh.size(1), hd = qh.size(2);
-    const auto &q = qh;
-    const auto elt = static_cast<std::int64_t>(q.element_size());
-    auto oh = torch::empty({heads, n, hd}, q.options());
+    const auto elt = static_cast<std::int64_t>(qh.element_size());
+    auto oh = torch::empty({heads, n, hd}, qh.options());
     // One score buffer for every step: a fresh 16 MiB tensor per step costs its page faults.
     torch::Tensor scoreBuffer;
     auto scoresOf = [&](torch::IntArrayRef shape) {
         const std::int64_t need = c10::multiply_integers(shape);
         if (!scoreBuffer.defined() || scoreBuffer.numel() < need)
-            scoreBuffer = torch::empty({need}, q.options());
+            scoreBuffer = torch::empty({need}, qh.options());
         return scoreBuffer.narrow(0, 0, need).view(shape);
     };
 
@@ -360,11 +363,11 @@ torch::Tensor groupedAttentionInference(const torch::Tensor &q, const torch::Ten
     // One decode row per head is a few kilobytes of work: libtorch's products, which need no
     // primitive per cache length; oneDNN from a prefill's worth of rows.
     const bool manyRows = rep * L >= 16;
-    auto product = [&](const torch::Tensor &a, const torch::Tensor &b, const torch::Tensor &out) {
+    auto product = [&](const torch::Tensor &a, const torch::Tensor &b, torch::Tensor out) {
         if (manyRows)
             matmulInto(a, b, out);
         else
-            torch::matmul_out(const_cast<torch::Tensor &>(out), a, b);
+            torch::matmul_out(out, a, b);
     };
     product(qg.view({B, Hkv, rep * L, hd}), k.transpose(2, 3), scores);
     if (mask.defined())
