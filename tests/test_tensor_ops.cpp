@@ -49,10 +49,14 @@ private Q_SLOTS:
 void TestTensorOps::fewRowKernelsMatchAFloat64Product_data()
 {
     QTest::addColumn<QString>("isa");
+    QTest::addColumn<QString>("prefetch");
     const QByteArray original = kernels::fewRowKernelIsa();
     for (const char *isa : {"avx512-bf16", "avx512", "avx2", "portable"}) {
-        if (kernels::useFewRowKernelIsa(isa))
-            QTest::newRow(isa) << QString::fromLatin1(isa);
+        if (!kernels::useFewRowKernelIsa(isa))
+            continue;
+        // Every prefetch setting: each is a separate instantiation of the kernels.
+        for (const char *prefetch : {"l1-1k", "l2-2k", "none"})
+            QTest::addRow("%s, prefetch %s", isa, prefetch) << QString::fromLatin1(isa) << QString::fromLatin1(prefetch);
     }
     kernels::useFewRowKernelIsa(original.constData());
 }
@@ -60,10 +64,14 @@ void TestTensorOps::fewRowKernelsMatchAFloat64Product_data()
 void TestTensorOps::fewRowKernelsMatchAFloat64Product()
 {
     QFETCH(QString, isa);
-    const QByteArray original = kernels::fewRowKernelIsa();
-    const QByteArray name = isa.toLatin1();
+    QFETCH(QString, prefetch);
+    const QByteArray original = kernels::fewRowKernelIsa(), originalPrefetch = kernels::fewRowPrefetch();
+    const QByteArray name = isa.toLatin1(), prefetchName = prefetch.toLatin1();
     QVERIFY(kernels::useFewRowKernelIsa(name.constData()));
     QCOMPARE(QString::fromLatin1(kernels::fewRowKernelIsa()), isa);
+    QVERIFY(kernels::useFewRowPrefetch(prefetchName.constData()));
+    QCOMPARE(QString::fromLatin1(kernels::fewRowPrefetch()), prefetch);
+    QVERIFY(!kernels::useFewRowPrefetch("l3-64k"));
     torch::manual_seed(7);
     torch::NoGradGuard noGrad;
     // Lengths around every vector width and unroll (8, 16, 32, 128) and rows around the
@@ -107,6 +115,7 @@ void TestTensorOps::fewRowKernelsMatchAFloat64Product()
                               reinterpret_cast<const std::uint16_t *>(bias.data_ptr()), reinterpret_cast<std::uint16_t *>(y.data_ptr()), 1, 1, 1);
     QCOMPARE(y.to(torch::kFloat32).item<float>(), 1.0f);
     QVERIFY(kernels::useFewRowKernelIsa(original.constData()));
+    QVERIFY(kernels::useFewRowPrefetch(originalPrefetch.constData()));
 }
 
 void TestTensorOps::denseTakesTheKernelOnlyOutsideAutograd()

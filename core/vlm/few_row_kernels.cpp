@@ -27,10 +27,24 @@ void store(std::uint16_t *y, float v) { *y = floatToBf16(v); }
 
 // Weight rows handled together: their loads share each activation load.
 constexpr int kRowsAtOnce = 4;
-// Software prefetch distance on the weight streams. The hardware prefetcher alone left one
-// core's stream at about 11 GB/s (bf16 lm_head, 2-core Xeon VM: 22 GB/s of 29); 1 KiB ahead
-// gave 33 GB/s, 4 KiB 29, 8 KiB 26.
-constexpr std::int64_t kPrefetchBytes = 1024;
+// Software prefetch on the weight streams, chosen per CPU vendor (prefetchPolicy() below),
+// because the two kinds of build machine disagree:
+// - 2-core Intel Xeon VM (Sapphire Rapids): the hardware prefetcher alone left one core's stream
+//   at about 11 GB/s (bf16 lm_head: 22 GB/s of 29); into L1 1 KiB ahead gave 33 GB/s, 4 KiB 29,
+//   8 KiB 26.
+// - 2-core AMD EPYC VM (Zen 4), interleaved medians against torch's own 1 GiB sum in the same
+//   run: that L1 prefetch cost 20-25 % (bf16 lm_head 21.6 against 26.5 GB/s without), into L2
+//   2 KiB ahead was the best (28-31.6 GB/s, level with the sum).
+enum class Prefetch { L1Near, L2Far, None };
+
+template <Prefetch P>
+inline void prefetchWeights(const void *line)
+{
+    if constexpr (P == Prefetch::L1Near)
+        _mm_prefetch(static_cast<const char *>(line) + 1024, _MM_HINT_T0);
+    else if constexpr (P == Prefetch::L2Far)
+        _mm_prefetch(static_cast<const char *>(line) + 2048, _MM_HINT_T1);
+}
 
 template <typename T>
 void portableRange(const float *xf, const T *w, const T *bias, T *y, std::int64_t rows, std::int64_t in, std::int64_t out, std::int64_t o0,
@@ -63,7 +77,7 @@ __attribute__((target("avx2,fma"))) inline float sum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-template <int R, int J, typename T>
+template <Prefetch P, int R, int J, typename T>
 __attribute__((target("avx2,fma"))) void avx2Block(const float *xf, const T *w, const T *bias, T *y, std::int64_t in, std::int64_t out,
                                                    std::int64_t o)
 {
@@ -77,7 +91,7 @@ __attribute__((target("avx2,fma"))) void avx2Block(const float *xf, const T *w, 
         for (int r = 0; r < R; ++r)
             xv[r] = _mm256_loadu_ps(xf + r * in + i);
         for (int j = 0; j < J; ++j) {
-            _mm_prefetch(reinterpret_cast<const char *>(w + (o + j) * in + i) + kPrefetchBytes, _MM_HINT_T0);
+            prefetchWeights<P>(w + (o + j) * in + i);
             const __m256 wv = load8(w + (o + j) * in + i);
             for (int r = 0; r < R; ++r)
                 acc[j][r] = _mm256_fmadd_ps(wv, xv[r], acc[j][r]);
@@ -100,7 +114,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load16(const 
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
-template <int R, int J, typename T>
+template <Prefetch P, int R, int J, typename T>
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void avx512Block(const float *xf, const T *w, const T *bias, T *y, std::int64_t in,
                                                              std::int64_t out, std::int64_t o)
 {
@@ -114,7 +128,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void avx512Block(const floa
         for (int r = 0; r < R; ++r)
             xv[r] = _mm512_maskz_loadu_ps(m, xf + r * in + i);
         for (int j = 0; j < J; ++j) {
-            _mm_prefetch(reinterpret_cast<const char *>(w + (o + j) * in + i) + kPrefetchBytes, _MM_HINT_T0);
+            prefetchWeights<P>(w + (o + j) * in + i);
             const __m512 wv = load16(w + (o + j) * in + i, m);
             for (int r = 0; r < R; ++r)
                 acc[j][r] = _mm512_fmadd_ps(wv, xv[r], acc[j][r]);
@@ -125,10 +139,38 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void avx512Block(const floa
             store(y + r * out + o + j, _mm512_reduce_add_ps(acc[j][r]) + (bias ? toFloat(bias[o + j]) : 0.0f));
 }
 
+// One activation row, one weight row at a time, read strictly in order: a single stream per
+// thread is what both machines' prefetchers follow best (four interleaved rows, as avx512Block
+// reads them, ran at 22 GB/s against 31-35 for one at a time on the AMD VM, float32 lm_head).
+// Four accumulators cover the FMA latency.
+template <Prefetch P>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void f32DotRow(const float *x, const float *w, const float *bias, float *y, std::int64_t in,
+                                                                   std::int64_t o)
+{
+    const float *wr = w + o * in;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 64 <= in; i += 64) {
+        prefetchWeights<P>(wr + i);
+        prefetchWeights<P>(wr + i + 16);
+        prefetchWeights<P>(wr + i + 32);
+        prefetchWeights<P>(wr + i + 48);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i + 32), _mm512_loadu_ps(x + i + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + i + 48), _mm512_loadu_ps(x + i + 48), a3);
+    }
+    for (; i < in; i += 16) {
+        const __mmask16 m = in - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (in - i)) - 1);
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, wr + i), _mm512_maskz_loadu_ps(m, x + i), a0);
+    }
+    y[o] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3))) + (bias ? bias[o] : 0.0f);
+}
+
 // ---- AVX512-BF16: vdpbf16ps, 32 bf16 pairs per instruction, activations stay bf16 ----
 
-// One activation row: one weight row at a time, read strictly in order (the hardware prefetcher
-// follows one stream best), with four accumulators to cover vdpbf16ps's latency.
+// One activation row, as f32DotRow.
+template <Prefetch P>
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void bf16DotRow(const std::uint16_t *x, const std::uint16_t *w,
                                                                                 const std::uint16_t *bias, std::uint16_t *y,
                                                                                 std::int64_t in, std::int64_t o)
@@ -137,11 +179,10 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void bf16DotRow(
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
     std::int64_t i = 0;
     for (; i + 128 <= in; i += 128) {
-        const char *ahead = reinterpret_cast<const char *>(wr + i) + kPrefetchBytes;
-        _mm_prefetch(ahead, _MM_HINT_T0);
-        _mm_prefetch(ahead + 64, _MM_HINT_T0);
-        _mm_prefetch(ahead + 128, _MM_HINT_T0);
-        _mm_prefetch(ahead + 192, _MM_HINT_T0);
+        prefetchWeights<P>(wr + i);
+        prefetchWeights<P>(wr + i + 32);
+        prefetchWeights<P>(wr + i + 64);
+        prefetchWeights<P>(wr + i + 96);
         a0 = _mm512_dpbf16_ps(a0, reinterpret_cast<__m512bh>(_mm512_loadu_si512(wr + i)), reinterpret_cast<__m512bh>(_mm512_loadu_si512(x + i)));
         a1 = _mm512_dpbf16_ps(a1, reinterpret_cast<__m512bh>(_mm512_loadu_si512(wr + i + 32)), reinterpret_cast<__m512bh>(_mm512_loadu_si512(x + i + 32)));
         a2 = _mm512_dpbf16_ps(a2, reinterpret_cast<__m512bh>(_mm512_loadu_si512(wr + i + 64)), reinterpret_cast<__m512bh>(_mm512_loadu_si512(x + i + 64)));
@@ -211,6 +252,44 @@ std::atomic<Isa> &isaSetting()
 
 Isa isa() { return isaSetting().load(std::memory_order_relaxed); }
 
+const char *prefetchName(Prefetch which)
+{
+    switch (which) {
+    case Prefetch::L1Near: return "l1-1k";
+    case Prefetch::L2Far: return "l2-2k";
+    case Prefetch::None: break;
+    }
+    return "none";
+}
+
+bool prefetchNamed(const char *name, Prefetch *out)
+{
+    for (Prefetch p : {Prefetch::L1Near, Prefetch::L2Far, Prefetch::None}) {
+        if (name && std::strcmp(name, prefetchName(p)) == 0) {
+            *out = p;
+            return true;
+        }
+    }
+    return false;
+}
+
+// MPA_FEW_ROW_PREFETCH names one; otherwise what was measured best on each vendor's machines
+// (see Prefetch). Other vendors keep the Intel setting, the one measured first.
+Prefetch detectPrefetch()
+{
+    Prefetch forced;
+    if (prefetchNamed(std::getenv("MPA_FEW_ROW_PREFETCH"), &forced))
+        return forced;
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") ? Prefetch::L2Far : Prefetch::L1Near;
+}
+
+std::atomic<Prefetch> &prefetchSetting()
+{
+    static std::atomic<Prefetch> chosen{detectPrefetch()};
+    return chosen;
+}
+
 // Output rows [o0, o1): blocks of `step` weight rows, then one at a time.
 template <typename BlockN, typename Block1>
 void blocks(std::int64_t o0, std::int64_t o1, std::int64_t step, BlockN several, Block1 one)
@@ -222,27 +301,44 @@ void blocks(std::int64_t o0, std::int64_t o1, std::int64_t step, BlockN several,
         one(o);
 }
 
-template <int R, typename T>
+template <Prefetch P, int R, typename T>
 void simdRange(Isa chosen, const float *xf, const T *xRaw, const T *w, const T *bias, T *y, std::int64_t in, std::int64_t out, std::int64_t o0,
                std::int64_t o1)
 {
-    if constexpr (std::is_same_v<T, std::uint16_t>) {
-        if (chosen == Isa::Avx512Bf16) {
-            if constexpr (R == 1) {
+    const bool avx512 = chosen == Isa::Avx512 || chosen == Isa::Avx512Bf16;
+    if constexpr (R == 1) {
+        if constexpr (std::is_same_v<T, std::uint16_t>) {
+            if (chosen == Isa::Avx512Bf16) {
                 for (std::int64_t o = o0; o < o1; ++o)
-                    bf16DotRow(xRaw, w, bias, y, in, o);
+                    bf16DotRow<P>(xRaw, w, bias, y, in, o);
                 return;
             }
+        } else if (avx512) {
+            for (std::int64_t o = o0; o < o1; ++o)
+                f32DotRow<P>(xf, w, bias, y, in, o);
+            return;
         }
     }
-    if (chosen == Isa::Avx512 || chosen == Isa::Avx512Bf16) {
-        blocks(o0, o1, kRowsAtOnce, [&](std::int64_t o) { avx512Block<R, kRowsAtOnce>(xf, w, bias, y, in, out, o); },
-                  [&](std::int64_t o) { avx512Block<R, 1>(xf, w, bias, y, in, out, o); });
+    if (avx512) {
+        blocks(o0, o1, kRowsAtOnce, [&](std::int64_t o) { avx512Block<P, R, kRowsAtOnce>(xf, w, bias, y, in, out, o); },
+                  [&](std::int64_t o) { avx512Block<P, R, 1>(xf, w, bias, y, in, out, o); });
     } else {
         // 16 ymm registers: fewer weight rows at once when there are more activation rows.
         constexpr int J = R <= 2 ? kRowsAtOnce : 2;
-        blocks(o0, o1, J, [&](std::int64_t o) { avx2Block<R, J>(xf, w, bias, y, in, out, o); },
-                  [&](std::int64_t o) { avx2Block<R, 1>(xf, w, bias, y, in, out, o); });
+        blocks(o0, o1, J, [&](std::int64_t o) { avx2Block<P, R, J>(xf, w, bias, y, in, out, o); },
+                  [&](std::int64_t o) { avx2Block<P, R, 1>(xf, w, bias, y, in, out, o); });
+    }
+}
+
+template <Prefetch P, typename T>
+void simdRangeForRows(Isa chosen, const float *xf, const T *xRaw, const T *w, const T *bias, T *y, std::int64_t rows, std::int64_t in, std::int64_t out,
+                      std::int64_t o0, std::int64_t o1)
+{
+    switch (rows) {
+    case 1: simdRange<P, 1>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
+    case 2: simdRange<P, 2>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
+    case 3: simdRange<P, 3>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
+    default: simdRange<P, 4>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
     }
 }
 
@@ -251,16 +347,16 @@ void fewRowLinear(Isa chosen, const float *xf, const T *xRaw, const T *w, const 
 {
     // About 64 KiB of weights per task: enough to hide the hand-off, small enough to balance.
     const std::int64_t grain = std::max<std::int64_t>(kRowsAtOnce, (64 * 1024 / static_cast<std::int64_t>(sizeof(T))) / std::max<std::int64_t>(in, 1));
+    const Prefetch prefetch = prefetchSetting().load(std::memory_order_relaxed);
     at::parallel_for(0, out, grain, [&](std::int64_t o0, std::int64_t o1) {
         if (chosen == Isa::Portable) {
             portableRange(xf, w, bias, y, rows, in, out, o0, o1);
             return;
         }
-        switch (rows) {
-        case 1: simdRange<1>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
-        case 2: simdRange<2>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
-        case 3: simdRange<3>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
-        default: simdRange<4>(chosen, xf, xRaw, w, bias, y, in, out, o0, o1); break;
+        switch (prefetch) {
+        case Prefetch::L1Near: simdRangeForRows<Prefetch::L1Near>(chosen, xf, xRaw, w, bias, y, rows, in, out, o0, o1); break;
+        case Prefetch::L2Far: simdRangeForRows<Prefetch::L2Far>(chosen, xf, xRaw, w, bias, y, rows, in, out, o0, o1); break;
+        case Prefetch::None: simdRangeForRows<Prefetch::None>(chosen, xf, xRaw, w, bias, y, rows, in, out, o0, o1); break;
         }
     });
 }
@@ -290,6 +386,17 @@ void f32FewRowLinear(const float *x, const float *w, const float *bias, float *y
 const char *fewRowKernelIsa() { return isaName(isa()); }
 
 bool fewRowKernelsUseAvx512() { return isa() == Isa::Avx512 || isa() == Isa::Avx512Bf16; }
+
+const char *fewRowPrefetch() { return prefetchName(prefetchSetting().load(std::memory_order_relaxed)); }
+
+bool useFewRowPrefetch(const char *name)
+{
+    Prefetch which;
+    if (!prefetchNamed(name, &which))
+        return false;
+    prefetchSetting().store(which);
+    return true;
+}
 
 bool useFewRowKernelIsa(const char *name)
 {

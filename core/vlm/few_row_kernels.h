@@ -28,6 +28,11 @@ void f32FewRowLinear(const float *x, const float *w, const float *bias, float *y
 const char *fewRowKernelIsa();
 // Selects `name` when this CPU supports it; false (and no change) otherwise.
 bool useFewRowKernelIsa(const char *name);
+// The software prefetch on the weight streams: "l1-1k" (into L1, 1 KiB ahead: Intel), "l2-2k"
+// (into L2, 2 KiB ahead: AMD) or "none"; MPA_FEW_ROW_PREFETCH or useFewRowPrefetch() overrides
+// the per-vendor default (benchmarks print it; tests run every one).
+const char *fewRowPrefetch();
+bool useFewRowPrefetch(const char *name);
 // Whether the selected set is an AVX-512 one (the activation kernels follow the same choice).
 bool fewRowKernelsUseAvx512();
 

@@ -71,7 +71,7 @@ inline QString describeProductPaths()
                                          QString::fromLatin1(vlm::kernels::onednnMatmulImplementation(vlm::kernels::GemmDtype::BFloat16)))
                               : QStringLiteral("many-row products through libtorch (float32: OpenBLAS core %1; bfloat16: oneDNN via ideep, %2)").arg(openblas, bf16Isa);
     return QStringLiteral("%1; one-row decode products: %2 kernels; OpenBLAS core %3; OMP_WAIT_POLICY=%4 OPENBLAS_THREAD_TIMEOUT=%5 GLIBC_TUNABLES=%6")
-        .arg(gemms, QString::fromLatin1(vlm::kernels::fewRowKernelIsa()), openblas, env("OMP_WAIT_POLICY"), env("OPENBLAS_THREAD_TIMEOUT"),
+        .arg(gemms, QString::fromLatin1(vlm::kernels::fewRowKernelIsa()) + QStringLiteral(" (prefetch %1)").arg(QString::fromLatin1(vlm::kernels::fewRowPrefetch())), openblas, env("OMP_WAIT_POLICY"), env("OPENBLAS_THREAD_TIMEOUT"),
              env("GLIBC_TUNABLES"));
 }
 

@@ -34,11 +34,13 @@ fi
 echo "compare_with_transformers: reference $REF on $PY"
 "$BENCH" "$@" | tee "$out/project.txt"
 # The same kernel choice the project's launch environment makes, for a like-for-like GEMM.
+# (None when the project leaves OpenBLAS's detection alone: its line then says "as detected".)
 core="$(grep -o 'OpenBLAS core [A-Za-z]*' "$out/project.txt" | head -n1 | awk '{print $3}')"
+[ "$core" = as ] && core=""
 i=0
 for envs in ${MPA_REFERENCE_ENVS:-"GLIBC_TUNABLES=" "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"}; do
   i=$((i + 1))
-  env OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$core}" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" $envs \
+  env ${core:+OPENBLAS_CORETYPE=$core} OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" $envs \
     "$PY" "$REF" "$@" | tee "$out/reference$i.txt"
 done
 # [key seconds] tags: the project's, then the best (lowest) of the reference runs.
