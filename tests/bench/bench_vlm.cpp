@@ -119,7 +119,11 @@ void benchDtype(torch::ScalarType dtype, const Settings &s, const Baselines &b)
             weightBytes += t.numel() * t.element_size();
     auto tok = torch::randint(0, 151000, {1, 1}, torch::kInt64);
     const std::int64_t filled = cache.length;
-    std::vector<double> steps;
+    // Each rep is followed by a sample of the read bandwidth, and the fraction is the median of
+    // the per-rep ratios: on a shared machine the bus a neighbour takes moves both together
+    // (the AMD build VMs swung between 20 and 45 GB/s within a minute).
+    const auto probe = torch::ones({256 * 1024 * 1024}, torch::kFloat32);
+    std::vector<double> steps, fractions;
     for (int r = 0; r < s.reps; ++r) {
         cache.length = filled;
         QElapsedTimer t;
@@ -127,10 +131,12 @@ void benchDtype(torch::ScalarType dtype, const Settings &s, const Baselines &b)
         for (int d = 0; d < s.decode; ++d)
             model.decodeStep(tok, torch::ones({1, cache.length + 1}, torch::kInt64), cache);
         steps.push_back(t.nsecsElapsed() / 1e9 / s.decode);
+        const double bandwidth = static_cast<double>(probe.numel()) * 4.0 / bench::seconds([&] { (void)probe.sum().item<float>(); }, 1) / 1e9;
+        fractions.push_back(weightBytes / steps.back() / 1e9 / bandwidth);
     }
     const double step = bench::median(steps), gbs = weightBytes / step / 1e9;
     std::printf("decode %s: %.1f ms/token, %.2f GB of weights per token -> %.1f GB/s = %.0f%% of the read bandwidth [decode_%s %.6f]\n", name, step * 1e3,
-                weightBytes / 1e9, gbs, 100 * gbs / b.bandwidth, name, step);
+                weightBytes / 1e9, gbs, 100 * bench::median(fractions), name, step);
 
     // The vision tower alone.
     for (auto [h, w, label] : {std::tuple<int, int, const char *>{448, 448, "448x448"}, {616, 644, "616x644"}}) {

@@ -7,12 +7,22 @@
 # a lower bound on the ratio against transformers (it skips transformers' Python bookkeeping).
 # The reference runs under each environment in MPA_REFERENCE_ENVS (default: plain, and the
 # huge-page malloc the project uses) and its best is kept, as the issue that asked for this did.
+# With --architectures first, the pair is bench_architectures (SmolVLM-256M, Qwen2.5-VL-3B's
+# shapes) and bench_torch_eager_architectures.py, its eager op-sequence reference (no
+# transformers script: 4.47.1 has no Qwen2.5-VL); run it once per --dtype.
 # Extra arguments go to both benchmarks.
 #   TRANSFORMERS_SRC=/path/to/transformers/src sh tests/bench/compare_with_transformers.sh --layers 4
+#   sh tests/bench/compare_with_transformers.sh --architectures --dtype bf16
 # Exits 77 (skipped) when no Python with torch is found.
 set -eu
 cd "$(dirname "$0")/../.."
 BENCH="${BENCH_VLM:-build/tests/bench/bench_vlm}"
+TRANSFORMERS_REF=tests/bench/bench_transformers.py EAGER_REF=tests/bench/bench_torch_eager.py
+if [ "${1:-}" = "--architectures" ]; then
+  shift
+  BENCH="${BENCH_ARCHITECTURES:-build/tests/bench/bench_architectures}"
+  TRANSFORMERS_REF="" EAGER_REF=tests/bench/bench_torch_eager_architectures.py
+fi
 [ -n "${TRANSFORMERS_SRC:-}" ] && export PYTHONPATH="$TRANSFORMERS_SRC${PYTHONPATH:+:$PYTHONPATH}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
@@ -20,11 +30,11 @@ trap 'rm -rf "$out"' EXIT
 # python3-torch lives in /usr/bin/python3, which a pyenv python3 on PATH hides).
 PY="" REF=""
 for candidate in ${PYTHON:-} python3 /usr/bin/python3; do
-  if [ -z "$REF" ] && "$candidate" -c "import transformers" >/dev/null 2>&1; then PY="$candidate" REF=tests/bench/bench_transformers.py; fi
+  if [ -z "$REF" ] && [ -n "$TRANSFORMERS_REF" ] && "$candidate" -c "import transformers" >/dev/null 2>&1; then PY="$candidate" REF="$TRANSFORMERS_REF"; fi
 done
 if [ -z "$REF" ]; then
   for candidate in ${PYTHON:-} python3 /usr/bin/python3; do
-    if [ -z "$REF" ] && "$candidate" -c "import torch" >/dev/null 2>&1; then PY="$candidate" REF=tests/bench/bench_torch_eager.py; fi
+    if [ -z "$REF" ] && "$candidate" -c "import torch" >/dev/null 2>&1; then PY="$candidate" REF="$EAGER_REF"; fi
   done
 fi
 if [ -z "$REF" ]; then

@@ -17,6 +17,16 @@ def median_seconds(f, reps):
     return statistics.median(times)
 
 
+def describe_environment(name, torch):
+    """Sets the thread count as bench_vlm does (MPA_THREADS, else every core) and prints the
+    header line naming the run's environment."""
+    torch.set_num_threads(int(os.environ.get("MPA_THREADS", os.cpu_count() or 1)))
+    print(f"{name}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} "
+          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}")
+
+
 def run(name, torch, bench):
     """Parses bench_vlm's shape options (ignoring its others), sets the threads and calls
     bench(dtype, "f32" | "bf16", args) for each dtype asked for."""
@@ -28,11 +38,7 @@ def run(name, torch, bench):
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--dtype", default="both")
     a, _ = p.parse_known_args()
-    torch.set_num_threads(int(os.environ.get("MPA_THREADS", os.cpu_count() or 1)))
-    print(f"{name}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} "
-          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}")
+    describe_environment(name, torch)
     if a.dtype in ("both", "f32"):
         bench(torch.float32, "f32", a)
     if a.dtype in ("both", "bf16"):
