@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <optional>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace mpa::vlm::ops {
 
@@ -129,6 +132,31 @@ void matmulInto(const torch::Tensor &a, const torch::Tensor &b, const torch::Ten
     }
     out.copy_(torch::matmul(a, b));
 }
+
+// Keeps the OpenMP regions (libtorch's kernels, oneDNN) started by this thread on this thread
+// while it lives. For work of a few microseconds: under OMP_WAIT_POLICY=PASSIVE (the launch
+// environment) the other workers sleep between regions and waking them costs tens of
+// microseconds. omp_set_num_threads sets the calling thread's own count, not the process's
+// (at::set_num_threads would also clear oneDNN's primitive cache in libtorch 1.13).
+class CallingThreadOnly
+{
+public:
+#ifdef _OPENMP
+    CallingThreadOnly()
+        : m_saved(omp_get_max_threads())
+    {
+        omp_set_num_threads(1);
+    }
+    ~CallingThreadOnly() { omp_set_num_threads(m_saved); }
+#else
+    CallingThreadOnly() = default;
+#endif
+    CallingThreadOnly(const CallingThreadOnly &) = delete;
+    CallingThreadOnly &operator=(const CallingThreadOnly &) = delete;
+
+private:
+    int m_saved = 1;
+};
 
 // Softmax over the last dimension, in place, outside autograd.
 void softmaxInPlace(torch::Tensor &scores)
@@ -361,8 +389,12 @@ torch::Tensor groupedAttentionInference(const torch::Tensor &q, const torch::Ten
     torch::mul_out(qg, q, 1.0 / std::sqrt(static_cast<double>(hd)));
     auto scores = torch::empty({B, Hkv, rep * L, Lk}, q.options());
     // One decode row per head is a few kilobytes of work: libtorch's products, which need no
-    // primitive per cache length; oneDNN from a prefill's worth of rows.
+    // primitive per cache length, on the calling thread (see CallingThreadOnly); oneDNN from a
+    // prefill's worth of rows.
     const bool manyRows = rep * L >= 16;
+    std::optional<CallingThreadOnly> oneThread;
+    if (!manyRows)
+        oneThread.emplace();
     auto product = [&](const torch::Tensor &a, const torch::Tensor &b, torch::Tensor out) {
         if (manyRows)
             matmulInto(a, b, out);
