@@ -28,6 +28,7 @@ try:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    from eager_ops import cached_repeated_kv, rotate_half
 except Exception as e:
     print(f"bench_torch_eager: skipped, torch is not importable here ({e})")
     sys.exit(77)
@@ -38,11 +39,6 @@ MROPE = [16, 24, 24]
 V_DIM, V_HEADS, V_MLP, PATCH_IN, MERGE = 1280, 16, 5120, 3 * 2 * 14 * 14, 2
 
 
-
-
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 class RMSNorm(nn.Module):
@@ -139,14 +135,7 @@ class DecoderLayer(nn.Module):
         c = torch.cat([m[j % 3] for j, m in enumerate(cos.split(sec, dim=-1))], dim=-1).unsqueeze(1)
         s = torch.cat([m[j % 3] for j, m in enumerate(sin.split(sec, dim=-1))], dim=-1).unsqueeze(1)
         q, k = q * c + rotate_half(q) * s, k * c + rotate_half(k) * s
-        if len(cache) > i:  # DynamicCache.update
-            cache[i] = (torch.cat([cache[i][0], k], dim=-2), torch.cat([cache[i][1], v], dim=-2))
-        else:
-            cache.append((k, v))
-        k, v = cache[i]
-        rep = HEADS // KV_HEADS  # repeat_kv
-        k = k[:, :, None].expand(b, KV_HEADS, rep, k.shape[-2], d).reshape(b, HEADS, -1, d)
-        v = v[:, :, None].expand(b, KV_HEADS, rep, v.shape[-2], d).reshape(b, HEADS, -1, d)
+        k, v = cached_repeated_kv(cache, i, k, v, HEADS)
         w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(d)
         if mask is not None:
             w = w + mask[:, :, :, :k.shape[-2]]

@@ -35,14 +35,10 @@ try:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    from eager_ops import cached_repeated_kv, rotate_half
 except Exception as e:
     print(f"bench_torch_eager_architectures: skipped, torch is not importable here ({e})")
     sys.exit(77)
-
-
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 class RMSNorm(nn.Module):
@@ -88,14 +84,7 @@ class DecoderLayer(nn.Module):
         v = self.v(h).view(b, n, self.kv_heads, self.d).transpose(1, 2)
         c, s = cos.unsqueeze(1), sin.unsqueeze(1)
         q, k = q * c + rotate_half(q) * s, k * c + rotate_half(k) * s
-        if len(cache) > i:  # DynamicCache.update
-            cache[i] = (torch.cat([cache[i][0], k], dim=-2), torch.cat([cache[i][1], v], dim=-2))
-        else:
-            cache.append((k, v))
-        k, v = cache[i]
-        rep = self.heads // self.kv_heads  # repeat_kv
-        k = k[:, :, None].expand(b, self.kv_heads, rep, k.shape[-2], self.d).reshape(b, self.heads, -1, self.d)
-        v = v[:, :, None].expand(b, self.kv_heads, rep, v.shape[-2], self.d).reshape(b, self.heads, -1, self.d)
+        k, v = cached_repeated_kv(cache, i, k, v, self.heads)
         a = eager_attention(q, k, v, None if mask is None else mask[:, :, :, :k.shape[-2]], 1 / math.sqrt(self.d))
         x = x + self.o(a.transpose(1, 2).contiguous().reshape(b, n, -1))
         h = self.norm2(x)
