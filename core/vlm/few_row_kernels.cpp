@@ -30,7 +30,7 @@ constexpr std::int64_t kSingleThreadBytes = 2 << 20;
 
 // Weight rows handled together: their loads share each activation load.
 constexpr int kRowsAtOnce = 4;
-// Software prefetch on the weight streams, chosen per CPU vendor (prefetchPolicy() below),
+// Software prefetch on the weight streams, chosen per CPU vendor (detectPrefetch() below),
 // because the two kinds of build machine disagree:
 // - 2-core Intel Xeon VM (Sapphire Rapids): the hardware prefetcher alone left one core's stream
 //   at about 11 GB/s (bf16 lm_head: 22 GB/s of 29); into L1 1 KiB ahead gave 33 GB/s, 4 KiB 29,
