@@ -90,6 +90,13 @@ inline double matmulPeak(torch::ScalarType dtype = torch::kFloat32)
     return best;
 }
 
+// GB/s of one sum over `probe` (float32): the sample benchmarks take right after each rep, so a
+// neighbour's use of the memory bus moves both sides of a ratio together.
+inline double readBandwidthSample(const torch::Tensor &probe)
+{
+    return static_cast<double>(probe.numel()) * 4.0 / seconds([&] { (void)probe.sum().item<float>(); }, 1) / 1e9;
+}
+
 // GB/s of summing 1 GiB of float32.
 inline double readBandwidth()
 {

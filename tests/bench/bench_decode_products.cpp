@@ -43,9 +43,8 @@ Rate rate(const std::vector<torch::Tensor> &weights, const torch::Tensor &x, boo
     std::vector<double> gbs, fractions;
     for (int r = 0; r < reps; ++r) {
         const double product = bytes / bench::seconds(pass, 1) / 1e9;
-        const double probe = static_cast<double>(bandwidthProbe.numel()) * 4.0 / bench::seconds([&] { (void)bandwidthProbe.sum().item<float>(); }, 1) / 1e9;
         gbs.push_back(product);
-        fractions.push_back(product / probe);
+        fractions.push_back(product / bench::readBandwidthSample(bandwidthProbe));
     }
     return {bench::median(gbs), bench::median(fractions)};
 }

@@ -131,8 +131,7 @@ void benchDtype(torch::ScalarType dtype, const Settings &s, const Baselines &b)
         for (int d = 0; d < s.decode; ++d)
             model.decodeStep(tok, torch::ones({1, cache.length + 1}, torch::kInt64), cache);
         steps.push_back(t.nsecsElapsed() / 1e9 / s.decode);
-        const double bandwidth = static_cast<double>(probe.numel()) * 4.0 / bench::seconds([&] { (void)probe.sum().item<float>(); }, 1) / 1e9;
-        fractions.push_back(weightBytes / steps.back() / 1e9 / bandwidth);
+        fractions.push_back(weightBytes / steps.back() / 1e9 / bench::readBandwidthSample(probe));
     }
     const double step = bench::median(steps), gbs = weightBytes / step / 1e9;
     std::printf("decode %s: %.1f ms/token, %.2f GB of weights per token -> %.1f GB/s = %.0f%% of the read bandwidth [decode_%s %.6f]\n", name, step * 1e3,
