@@ -207,6 +207,13 @@ void TestStore::olderSchemaIsMigratedWithItsData()
     QCOMPARE(q.byId(3)->answer, QStringLiteral("edited"));
     QCOMPARE(q.byId(3)->originalAnswer, QStringLiteral("a"));
     QVERIFY(q.byId(3)->outcome.isEmpty());
+    // Schema 4: the image browser's benchmark filter looks benchmark items up by image.
+    QSqlDatabase db = ws.connection();
+    QStringList plan;
+    for (const QVariantList &r : readRows(db, QStringLiteral("EXPLAIN QUERY PLAN SELECT count(*) FROM images i WHERE NOT EXISTS "
+                                                             "(SELECT 1 FROM benchmark_items b WHERE b.image_id = i.id)")).rows)
+        plan << r.last().toString();
+    QVERIFY2(plan.join(QLatin1Char('\n')).contains(QLatin1String("INDEX benchmark_items_image")), qPrintable(plan.join(QLatin1Char('\n'))));
 }
 
 void TestStore::reviewStateDerivesFromTheJournal()

@@ -3,6 +3,7 @@
 #include "store/rows.h"
 
 #include "image_pane.h"
+#include "off_thread.h"
 #include "store/sql_util.h"
 #include "util/error.h"
 
@@ -11,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QSignalBlocker>
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTableView>
@@ -20,6 +22,14 @@
 #include <QVBoxLayout>
 
 namespace mpa::ui {
+
+namespace {
+QStringList resultColumns()
+{
+    return {EvaluationView::tr("Run"), EvaluationView::tr("Model"), EvaluationView::tr("Benchmark"), EvaluationView::tr("Metric"),
+            EvaluationView::tr("Score %"), EvaluationView::tr("MPA accuracy %"), EvaluationView::tr("Questions"), EvaluationView::tr("Status")};
+}
+} // namespace
 
 EvaluationView::EvaluationView(QWidget *parent)
     : QWidget(parent)
@@ -37,6 +47,7 @@ EvaluationView::EvaluationView(QWidget *parent)
         v->horizontalHeader()->setStretchLastSection(true);
         v->setSortingEnabled(true);
     }
+    m_results->setHorizontalHeaderLabels(resultColumns());
     m_resultsView->setModel(m_results);
     attachEmptyState(m_resultsView, [] {
         return tr("No evaluations yet: import a benchmark (Workspace > Import annotations), then Runs > Evaluate a model.");
@@ -80,58 +91,162 @@ EvaluationView::EvaluationView(QWidget *parent)
 void EvaluationView::setWorkspace(const store::Workspace &ws)
 {
     m_ws = ws;
+    // Reads under way were of the previous workspace: they land unseen.
+    ++m_resultsRead;
+    ++m_flipsRead;
+    m_pendingSelection.reset();
+    m_shownPair.reset();
+    showFlips(0, 0, {}, tr("Select two evaluation runs of the same benchmark to compare them question by question."));
+    m_shownPair.reset();
     reload();
 }
 
 void EvaluationView::reload()
 {
-    m_results->clear();
-    m_results->setHorizontalHeaderLabels({tr("Run"), tr("Model"), tr("Benchmark"), tr("Metric"), tr("Score %"), tr("MPA accuracy %"), tr("Questions"), tr("Status")});
-    if (!m_ws)
+    if (!m_ws) {
+        showResults({});
         return;
-    QSqlDatabase db = m_ws->connection();
-    store::Rows runs;
-    try {
-        runs = store::readRows(db, QStringLiteral("SELECT id, params, status FROM runs WHERE kind = 'evaluate' ORDER BY id"));
-    } catch (const Error &) {
-        return; // busy: the next change reloads
     }
-    for (const QVariantList &run : runs.rows) {
-        const qint64 id = run[0].toLongLong();
-        const QJsonObject params = QJsonDocument::fromJson(run[1].toString().toUtf8()).object();
-        pipeline::EvaluationScores s;
+    if (m_readingResults) { // one read at a time; the newest state is read once this one lands
+        m_resultsDirty = true;
+        return;
+    }
+    m_readingResults = true;
+    m_resultsDirty = false;
+    const quint64 read = ++m_resultsRead;
+    const store::Workspace ws = *m_ws;
+    struct Read
+    {
+        bool ok = false;
+        QList<ResultRow> rows;
+    };
+    offThread(this, [ws] {
+        Read r;
         try {
-            s = pipeline::scoreEvaluationRun(*m_ws, id);
+            QSqlDatabase db = ws.connection();
+            const store::Rows runs = store::readRows(db, QStringLiteral("SELECT id, params, status FROM runs WHERE kind = 'evaluate' ORDER BY id"));
+            for (const QVariantList &run : runs.rows) {
+                ResultRow row;
+                row.runId = run[0].toLongLong();
+                const QJsonObject params = QJsonDocument::fromJson(run[1].toString().toUtf8()).object();
+                row.model = QFileInfo(params.value(QStringLiteral("model")).toString()).fileName();
+                row.dataset = params.value(QStringLiteral("dataset")).toString();
+                row.status = run[2].toString();
+                try {
+                    row.scores = pipeline::scoreEvaluationRun(ws, row.runId);
+                } catch (const Error &) {
+                    continue; // an unknown metric: that run has no score to show
+                }
+                r.rows.append(row);
+            }
+            r.ok = true;
         } catch (const Error &) {
-            continue;
+            // busy or unreadable: keep what is shown; the next change reads again
         }
+        ws.releaseThreadConnection();
+        return r;
+    }, [this, read](const Read &r) {
+        m_readingResults = false;
+        if (r.ok && read == m_resultsRead)
+            showResults(r.rows);
+        if (m_resultsDirty)
+            reload();
+        else if (!r.ok)
+            Q_EMIT resultsShown(); // nothing new to show; waiters stop waiting
+    });
+}
+
+void EvaluationView::showResults(const QList<ResultRow> &rows)
+{
+    // The pair the person compares stays selected across reloads.
+    std::optional<std::pair<qint64, qint64>> selected;
+    const QModelIndexList was = m_resultsView->selectionModel()->selectedRows();
+    if (was.size() == 2) {
+        const qint64 a = m_results->item(was[0].row(), 0)->data(Qt::DisplayRole).toLongLong();
+        const qint64 b = m_results->item(was[1].row(), 0)->data(Qt::DisplayRole).toLongLong();
+        selected = std::pair{std::min(a, b), std::max(a, b)};
+    }
+    {
+        const QSignalBlocker quiet(m_resultsView->selectionModel()); // a reset is not the person's deselection
+        m_results->clear();
+        m_results->setHorizontalHeaderLabels(resultColumns());
         auto number = [](double v) {
             auto *item = new QStandardItem;
             item->setData(v, Qt::DisplayRole);
             return item;
         };
-        QList<QStandardItem *> row{number(static_cast<double>(id)), new QStandardItem(QFileInfo(params.value(QStringLiteral("model")).toString()).fileName()),
-                                   new QStandardItem(params.value(QStringLiteral("dataset")).toString()), new QStandardItem(s.metric),
-                                   number(std::round(1000 * s.official) / 10), number(std::round(1000 * s.mpaAccuracy) / 10),
-                                   number(static_cast<double>(s.questions)), new QStandardItem(run[2].toString())};
-        m_results->appendRow(row);
+        for (const ResultRow &r : rows) {
+            const pipeline::EvaluationScores &s = r.scores;
+            m_results->appendRow({number(static_cast<double>(r.runId)), new QStandardItem(r.model), new QStandardItem(r.dataset), new QStandardItem(s.metric),
+                                  number(std::round(1000 * s.official) / 10), number(std::round(1000 * s.mpaAccuracy) / 10),
+                                  number(static_cast<double>(s.questions)), new QStandardItem(r.status)});
+        }
     }
+    if (m_pendingSelection && selectPair(*m_pendingSelection)) {
+        // selectRuns() before the runs were in the table: compare them and go to the first change.
+        const auto [a, b] = *m_pendingSelection;
+        m_pendingSelection.reset();
+        m_selectFirstChange = true;
+        compare(a, b);
+    } else if (selected && selectPair(*selected)) {
+        // Finished runs' predictions do not change: the flip table and the person's place in it
+        // stay. A run still answering is compared again (showFlips keeps the selected question).
+        bool settled = true;
+        for (const ResultRow &r : rows)
+            if (r.runId == selected->first || r.runId == selected->second)
+                settled = settled && r.status == QLatin1String("finished");
+        if (!settled)
+            compare(selected->first, selected->second);
+    }
+    Q_EMIT resultsShown();
 }
 
 void EvaluationView::compare(qint64 runA, qint64 runB)
 {
+    if (!m_ws)
+        return;
+    const quint64 read = ++m_flipsRead;
+    ++m_readingFlips;
+    const store::Workspace ws = *m_ws;
+    struct Read
+    {
+        pipeline::FlipTable table;
+        QString error;
+    };
+    offThread(this, [ws, runA, runB] {
+        Read r;
+        try {
+            r.table = pipeline::compareEvaluationRuns(ws, runA, runB);
+        } catch (const Error &e) {
+            r.error = e.message();
+        }
+        ws.releaseThreadConnection();
+        return r;
+    }, [this, read, runA, runB](const Read &r) {
+        --m_readingFlips;
+        if (read == m_flipsRead) // an older pair's table never replaces the newest
+            showFlips(runA, runB, r.table, r.error);
+    });
+}
+
+void EvaluationView::showFlips(qint64 runA, qint64 runB, const pipeline::FlipTable &t, const QString &error)
+{
+    // The same pair read again: the question being read stays selected, found by its id.
+    QString reading;
+    if (m_shownPair == std::pair{runA, runB}) {
+        const QModelIndex current = m_flipView->selectionModel()->currentIndex();
+        if (current.isValid())
+            reading = m_flips->item(current.row(), 0)->text();
+    }
+    m_shownPair = std::pair{runA, runB};
     m_flips->clear();
     m_flips->setHorizontalHeaderLabels({tr("Question id"), tr("Change"), tr("Question"), tr("Before"), tr("After")});
     m_flipRows.clear();
     m_image->clear();
     m_detail->clear();
-    if (!m_ws)
-        return;
-    pipeline::FlipTable t;
-    try {
-        t = pipeline::compareEvaluationRuns(*m_ws, runA, runB);
-    } catch (const Error &e) {
-        m_summary->setText(e.message());
+    if (!error.isEmpty()) {
+        m_summary->setText(error);
+        Q_EMIT flipsShown();
         return;
     }
     m_flipRows = t.rows;
@@ -143,30 +258,75 @@ void EvaluationView::compare(qint64 runA, qint64 runB)
     }
     m_summary->setText(tr("Run %1 → run %2: %3 fixed, %4 broken, %5 still right, %6 still wrong")
                            .arg(runA).arg(runB).arg(t.fixed).arg(t.broken).arg(t.stillRight).arg(t.stillWrong));
+    if (m_selectFirstChange) {
+        m_selectFirstChange = false;
+        selectFirstChange();
+    } else if (!reading.isEmpty()) {
+        const QList<QStandardItem *> same = m_flips->findItems(reading, Qt::MatchExactly, 0);
+        if (!same.isEmpty())
+            m_flipView->selectRow(same.first()->row());
+    }
+    Q_EMIT flipsShown();
 }
 
 bool EvaluationView::selectRuns(qint64 runA, qint64 runB)
 {
+    if (!m_ws || runA == runB)
+        return false;
+    qint64 found = 0;
+    QSqlDatabase db = m_ws->connection();
+    try { // two primary-key lookups: the table itself may still be loading
+        found = store::scalar(db, QStringLiteral("SELECT count(*) FROM runs WHERE kind = 'evaluate' AND id IN (?, ?)"), {runA, runB})
+                    .toLongLong();
+    } catch (const Error &) {
+        return false;
+    }
+    if (found != 2)
+        return false;
+    const std::pair runs{std::min(runA, runB), std::max(runA, runB)}; // older run = before, as a click compares
+    if (selectPair(runs)) {
+        m_pendingSelection.reset();
+        m_selectFirstChange = true;
+        compare(runs.first, runs.second);
+    } else {
+        m_pendingSelection = runs; // not in the table yet (a run made meanwhile): selected when the read lands
+        reload();
+    }
+    return true;
+}
+
+bool EvaluationView::selectPair(std::pair<qint64, qint64> runs)
+{
     int rowA = -1, rowB = -1;
     for (int r = 0; r < m_results->rowCount(); ++r) {
         const qint64 id = m_results->item(r, 0)->data(Qt::DisplayRole).toLongLong();
-        rowA = id == runA ? r : rowA;
-        rowB = id == runB ? r : rowB;
+        rowA = id == runs.first ? r : rowA;
+        rowB = id == runs.second ? r : rowB;
     }
     if (rowA < 0 || rowB < 0)
         return false;
     QItemSelection selection;
     selection.select(m_results->index(rowA, 0), m_results->index(rowA, m_results->columnCount() - 1));
     selection.select(m_results->index(rowB, 0), m_results->index(rowB, m_results->columnCount() - 1));
-    m_resultsView->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+    {
+        // Quiet: the caller decides whether to compare (a click's selectionChanged compares).
+        const QSignalBlocker quiet(m_resultsView->selectionModel());
+        m_resultsView->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+    }
+    m_resultsView->viewport()->update(); // the view repaints selections on the signal it did not get
     m_resultsView->scrollTo(m_results->index(rowB, 0));
-    for (int i = 0; i < m_flipRows.size(); ++i) {
-        if (m_flipRows[i].change == QLatin1String("fixed") || m_flipRows[i].change == QLatin1String("broken")) {
-            m_flipView->selectRow(i);
+    return true;
+}
+
+void EvaluationView::selectFirstChange()
+{
+    for (int row = 0; row < m_flips->rowCount(); ++row) {
+        const QString change = m_flips->item(row, 1)->text();
+        if (change == QLatin1String("fixed") || change == QLatin1String("broken")) {
+            m_flipView->selectRow(row);
             break;
         }
     }
-    return true;
 }
 
 void EvaluationView::showQuestion(int flipRow)

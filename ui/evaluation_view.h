@@ -3,6 +3,9 @@
 // MPA's substring accuracy), and the per-question flip table between two selected runs (fixed,
 // broken, still right, still wrong) with both predictions side by side; selecting a flip row
 // shows that question's image, references and both answers.
+// Scoring reads and scores every prediction of every evaluation run (thousands of questions
+// each), so both tables are filled on a worker thread and shown when the read lands; the
+// newest read wins, and the selected pair of runs stays selected across reloads.
 #include "pipeline/evaluator.h"
 #include "store/workspace.h"
 
@@ -24,12 +27,16 @@ class EvaluationView : public QWidget
 public:
     explicit EvaluationView(QWidget *parent = nullptr);
     void setWorkspace(const store::Workspace &ws);
+    // Re-reads the results table on a worker; resultsShown() once it is on screen.
     void reload();
-    // Fills the flip table for before = runA, after = runB.
+    // Fills the flip table for before = runA, after = runB on a worker; flipsShown() once shown.
     void compare(qint64 runA, qint64 runB);
     // Selects the two runs in the results table (the flip table follows) and the first question
-    // that changed; false when either run is not in the table.
+    // that changed, now or once the table holds them; false when either is not an evaluation
+    // run of the workspace.
     bool selectRuns(qint64 runA, qint64 runB);
+    // True while a read of either table is under way (tests and screenshots wait on it).
+    bool isReading() const { return m_readingResults || m_readingFlips > 0; }
 
     QStandardItemModel *resultsModel() const { return m_results; }
     QStandardItemModel *flipModel() const { return m_flips; }
@@ -38,9 +45,32 @@ public:
     QString questionDetail() const;
     ImagePane *questionImage() const { return m_image; }
 
+Q_SIGNALS:
+    void resultsShown();
+    void flipsShown();
+
 private:
+    struct ResultRow
+    {
+        qint64 runId = 0;
+        QString model, dataset, status;
+        pipeline::EvaluationScores scores;
+    };
+    void showResults(const QList<ResultRow> &rows);
+    void showFlips(qint64 runA, qint64 runB, const pipeline::FlipTable &table, const QString &error);
+    // Selects both runs' rows without comparing; false when the table lacks either.
+    bool selectPair(std::pair<qint64, qint64> runs);
+    void selectFirstChange();
     void showQuestion(int flipRow);
     std::optional<store::Workspace> m_ws;
+    quint64 m_resultsRead = 0; // generation of the newest results read
+    quint64 m_flipsRead = 0;
+    bool m_readingResults = false;
+    bool m_resultsDirty = false; // a change arrived during a read: read again when it lands
+    int m_readingFlips = 0;
+    std::optional<std::pair<qint64, qint64>> m_pendingSelection; // from selectRuns(), applied when the table has both
+    bool m_selectFirstChange = false;                            // the next flip table lands on its first change
+    std::optional<std::pair<qint64, qint64>> m_shownPair;        // the runs the flip table shows
     QStandardItemModel *m_results;
     QStandardItemModel *m_flips;
     QTableView *m_resultsView;

@@ -340,9 +340,11 @@ void MainWindow::workspaceChanged(quint32 tables)
     }
     m_review->workspaceChanged(tables);
     m_dashboard->workspaceChanged(tables);
-    if (tables & store::Tables::Runs) {
-        // Scores are computed per run: recompute when a run starts or ends, not per prediction.
+    // Scores are read on the view's worker, one read at a time: a running evaluation's score and
+    // question count follow its committed predictions.
+    if (tables & (store::Tables::Runs | store::Tables::Evaluations))
         m_evaluation->reload();
+    if (tables & store::Tables::Runs) {
         fillAnnotatorFilter();
         fillDatasetFilter(); // an import run may have brought a benchmark
     }

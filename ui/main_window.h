@@ -68,6 +68,7 @@ public:
     ReviewView *reviewView() const { return m_review; }
     PipelineHome *home() const { return m_home; }
     RunDashboard *runDashboard() const { return m_dashboard; }
+    EvaluationView *evaluationView() const { return m_evaluation; }
     RowTableModel *sampleTable() const { return m_samples; }
     RowTableModel *imageTable() const { return m_images; }
 

@@ -1,5 +1,7 @@
 #include "models_view.h"
 
+#include "off_thread.h"
+
 #include "store/rows.h"
 
 #include "backends/http_backend.h"
@@ -22,28 +24,10 @@
 #include <QTableView>
 
 #include "empty_state.h"
-#include <QThread>
 #include <QVBoxLayout>
 
 namespace mpa::ui {
 
-namespace {
-// Runs `work` on a fresh thread and hands its result to `then` on the GUI thread.
-template<typename Work, typename Then>
-void offThread(QObject *context, Work work, Then then)
-{
-    QPointer<QObject> guard(context);
-    QThread *t = QThread::create([guard, work, then]() mutable {
-        auto result = work();
-        QMetaObject::invokeMethod(qApp, [guard = std::move(guard), then, result] {
-            if (guard)
-                then(result);
-        }, Qt::QueuedConnection);
-    });
-    QObject::connect(t, &QThread::finished, t, &QObject::deleteLater);
-    t->start();
-}
-} // namespace
 
 ModelsView::ModelsView(QWidget *parent)
     : QWidget(parent)

@@ -7,7 +7,7 @@
 
 namespace mpa::store {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 inline constexpr int kApplicationId = 0x4D504157; // "MPAW"
 
 int readSchemaVersion(QSqlDatabase &db);
