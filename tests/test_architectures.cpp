@@ -12,8 +12,13 @@
 #include "store/sql_util.h"
 #include "test_support.h"
 #include "util/error.h"
+#include "util/json_file.h"
+#include "vlm/bf16_bits.h"
+#include "vlm/safetensors.h"
 #include "vlm/vlm_model.h"
 
+#include <QCryptographicHash>
+#include <QDir>
 #include <QProcess>
 #include <QtTest>
 
@@ -21,6 +26,47 @@ using namespace mpa;
 
 namespace {
 QString g_arch = QStringLiteral("qwen2_vl");
+
+QByteArray sha256Of(const QString &path)
+{
+    QFile f(path);
+    QCryptographicHash h(QCryptographicHash::Sha256);
+    return f.open(QIODevice::ReadOnly) && h.addData(&f) ? h.result() : QByteArray();
+}
+
+// `mpa convert-model DIR --dtype D`: exit code and standard error.
+std::pair<int, QString> convertModel(const QString &dir, const QString &dtype)
+{
+    QProcess p;
+    p.start(test::cliPath(), {QStringLiteral("convert-model"), dir, QStringLiteral("--dtype"), dtype});
+    p.waitForFinished(120000);
+    return {p.exitCode(), QString::fromUtf8(p.readAllStandardError())};
+}
+
+// The folder's single model.safetensors split into two shards and an index, as Hugging Face
+// saves every checkpoint over its shard size (all real 2B+ folders).
+void shardInTwo(const QString &dir)
+{
+    const QString single = QDir(dir).filePath(QStringLiteral("model.safetensors"));
+    QJsonObject weightMap;
+    {
+        const auto file = vlm::SafetensorsFile::open(single);
+        const std::vector<vlm::TensorInfo> &all = file->tensors();
+        for (int part = 0; part < 2; ++part) {
+            const QString name = QStringLiteral("model-0000%1-of-00002.safetensors").arg(part + 1);
+            std::vector<vlm::TensorToWrite> tensors;
+            for (std::size_t i = part; i < all.size(); i += 2) {
+                tensors.push_back({all[i].name, all[i].dtype, all[i].shape, file->data(all[i]), {}});
+                weightMap.insert(all[i].name, name);
+            }
+            vlm::writeSafetensors(QDir(dir).filePath(name), tensors, {{QStringLiteral("format"), QStringLiteral("pt")}});
+        }
+    }
+    json::writeFile(QDir(dir).filePath(QStringLiteral("model.safetensors.index.json")),
+                    QJsonDocument(QJsonObject{{QStringLiteral("metadata"), QJsonObject{{QStringLiteral("total_size"), 0}}},
+                                              {QStringLiteral("weight_map"), weightMap}}));
+    QFile::remove(single);
+}
 
 QString tokenizerFor(const QString &arch)
 {
@@ -38,6 +84,7 @@ private Q_SLOTS:
     void annotateIdentifyAlignReload_data();
     void annotateIdentifyAlignReload();
     void mixedTeacherAndStudent();
+    void convertedShardsLoadAsTheOriginalInThatDtype();
 
 private:
     QString createModel(const QString &name, const QString &arch, int seed);
@@ -188,6 +235,93 @@ void TestArchitectures::mixedTeacherAndStudent()
     identify.maxNewTokens = 4;
     QCOMPARE(pipeline::runParityIdentifier(ws, *large, teacher, *small, m_small, identify, {}).failed, 0);
     QCOMPARE(test::countRows(ws, QStringLiteral("samples"), QStringLiteral("outcome IS NOT NULL")), 4);
+}
+
+// convert-model on a sharded folder of each architecture: every floating tensor of every shard
+// is rewritten as round-to-nearest-even bfloat16 (checked against the bit-level reference in
+// bf16_bits.h), the index's total_size and config.json follow, and the folder then answers
+// exactly as the f32 original loaded in bf16. Back to f32 is lossless; a truncated shard stops
+// the conversion before anything is written.
+void TestArchitectures::convertedShardsLoadAsTheOriginalInThatDtype()
+{
+    const QString dir = m_tmp.filePath(QStringLiteral("converted"));
+    QDir().mkpath(dir);
+    for (const QFileInfo &f : QDir(m_small).entryInfoList(QDir::Files))
+        QVERIFY(QFile::copy(f.filePath(), QDir(dir).filePath(f.fileName())));
+    shardInTwo(dir);
+    const auto [code, err] = convertModel(dir, QStringLiteral("bf16"));
+    QVERIFY2(code == 0, qPrintable(err));
+
+    const vlm::Checkpoint original = vlm::Checkpoint::openFolder(m_small);
+    const vlm::Checkpoint converted = vlm::Checkpoint::openFolder(dir);
+    QCOMPARE(converted.files().size(), 2);
+    QCOMPARE(converted.names(), original.names());
+    std::uint64_t bytes = 0;
+    for (const QString &name : original.names()) {
+        const vlm::Checkpoint::Entry *from = original.find(name);
+        const vlm::Checkpoint::Entry *to = converted.find(name);
+        QCOMPARE(from->info->dtype, vlm::DType::F32); // create-random-model writes f32
+        QCOMPARE(to->info->dtype, vlm::DType::BF16);
+        QCOMPARE(to->info->shape, from->info->shape);
+        const auto *f = reinterpret_cast<const float *>(from->file->data(*from->info));
+        const auto *b = reinterpret_cast<const std::uint16_t *>(to->file->data(*to->info));
+        for (std::int64_t i = 0; i < from->info->numel(); ++i)
+            if (b[i] != vlm::kernels::floatToBf16(f[i]))
+                QFAIL(qPrintable(QStringLiteral("%1[%2]: %3 is not bf16 %4").arg(name).arg(i).arg(b[i]).arg(vlm::kernels::floatToBf16(f[i]))));
+        bytes += to->info->end - to->info->begin;
+    }
+    const QJsonObject index = json::readFile(QDir(dir).filePath(QStringLiteral("model.safetensors.index.json"))).object();
+    QCOMPARE(index.value(QStringLiteral("metadata")).toObject().value(QStringLiteral("total_size")).toInteger(), static_cast<qint64>(bytes));
+    QCOMPARE(json::readFile(QDir(dir).filePath(QStringLiteral("config.json"))).object().value(QStringLiteral("torch_dtype")).toString(),
+             QStringLiteral("bfloat16"));
+
+    // The same answers as the f32 folder loaded in bf16 (the loader casts with the same rounding).
+    vlm::ModelLoadOptions o;
+    o.maxPixels = m_opts.maxPixels;
+    o.minPixels = m_opts.minPixels;
+    o.dtype = QStringLiteral("bf16");
+    const auto a = vlm::VisionLanguageModel::load(m_small, o);
+    const auto c = vlm::VisionLanguageModel::load(dir, o);
+    const std::vector<vlm::VlmRequest> requests{{{vlm::loadRgbImage(m_images + QStringLiteral("/img1.png"))}, QStringLiteral("What is shown?")},
+                                               {{}, QStringLiteral("A question without an image")}};
+    vlm::GenerationConfig g = a->generationConfig();
+    g.doSample = false;
+    g.maxNewTokens = 6;
+    const auto expected = a->answer(requests, g);
+    const auto got = c->answer(requests, g);
+    for (std::size_t i = 0; i < requests.size(); ++i)
+        QCOMPARE(got[i].ids, expected[i].ids);
+
+    // Already bf16: nothing is rewritten. Back to f32: every value exactly its bf16 value.
+    const QByteArray shard1 = sha256Of(QDir(dir).filePath(QStringLiteral("model-00001-of-00002.safetensors")));
+    QVERIFY2(convertModel(dir, QStringLiteral("bf16")).first == 0, "a second bf16 conversion failed");
+    QCOMPARE(sha256Of(QDir(dir).filePath(QStringLiteral("model-00001-of-00002.safetensors"))), shard1);
+    {
+        const auto [backCode, backErr] = convertModel(dir, QStringLiteral("f32"));
+        QVERIFY2(backCode == 0, qPrintable(backErr));
+        const vlm::Checkpoint back = vlm::Checkpoint::openFolder(dir);
+        const QString name = original.names().first();
+        const vlm::Checkpoint::Entry *e = back.find(name);
+        QCOMPARE(e->info->dtype, vlm::DType::F32);
+        const auto *f = reinterpret_cast<const float *>(e->file->data(*e->info));
+        const auto *o32 = reinterpret_cast<const float *>(original.find(name)->file->data(*original.find(name)->info));
+        for (std::int64_t i = 0; i < e->info->numel(); ++i)
+            QCOMPARE(f[i], vlm::kernels::bf16ToFloat(vlm::kernels::floatToBf16(o32[i])));
+    }
+
+    // A truncated second shard: refused, naming it, before the first is touched.
+    const QString second = QDir(dir).filePath(QStringLiteral("model-00002-of-00002.safetensors"));
+    const QString cut = second + QStringLiteral(".cut");
+    test::writeTruncatedCopy(second, cut, QFileInfo(second).size() / 2);
+    QFile::remove(second);
+    QFile::rename(cut, second);
+    const QByteArray first = sha256Of(QDir(dir).filePath(QStringLiteral("model-00001-of-00002.safetensors")));
+    const auto [badCode, badErr] = convertModel(dir, QStringLiteral("f16"));
+    QVERIFY(badCode != 0);
+    QVERIFY2(badErr.contains(QLatin1String("model-00002-of-00002.safetensors")), qPrintable(badErr));
+    QCOMPARE(sha256Of(QDir(dir).filePath(QStringLiteral("model-00001-of-00002.safetensors"))), first);
+    QCOMPARE(json::readFile(QDir(dir).filePath(QStringLiteral("config.json"))).object().value(QStringLiteral("torch_dtype")).toString(),
+             QStringLiteral("float32"));
 }
 
 int main(int argc, char *argv[])

@@ -202,8 +202,9 @@ int cmdConvertModel(const QStringList &args)
     QCommandLineParser parser;
     const QString synopsis = QStringLiteral("convert-model DIR --dtype f32|bf16|f16");
     parser.addOptions({{QStringLiteral("dtype"), QStringLiteral("The weights' new dtype."), QStringLiteral("DTYPE")}});
-    if (!parse(parser, args, synopsis, QStringLiteral("Rewrite a Qwen2-VL folder's weights in another dtype, in place (config.json's "
-                                                      "torch_dtype follows), e.g. an aligned checkpoint to bf16 for serving.")))
+    if (!parse(parser, args, synopsis, QStringLiteral("Rewrite a model folder's weights (any architecture, one file or shards) in another "
+                                                      "dtype, in place (config.json's torch_dtype follows), e.g. an aligned checkpoint to bf16 "
+                                                      "for serving.")))
         return 0;
     const QStringList p = requirePositional(parser, 1, 1, synopsis);
     const QString dtype = parser.value(QStringLiteral("dtype"));

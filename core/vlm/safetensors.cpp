@@ -289,6 +289,7 @@ void writeSafetensors(const QString &path, const std::vector<TensorToWrite> &ten
     bool ok = out.write(len, 8) == 8 && out.write(json) == json.size();
     std::uint64_t written = 0;
     const QByteArray zeros(8, '\0');
+    std::vector<std::uint8_t> scratch; // for tensors produced by `fill`, reused
     for (std::size_t i = 0; i < tensors.size() && ok; ++i) {
         if (begins[i] > written) {
             ok = out.write(zeros.constData(), static_cast<qint64>(begins[i] - written)) == static_cast<qint64>(begins[i] - written);
@@ -297,7 +298,13 @@ void writeSafetensors(const QString &path, const std::vector<TensorToWrite> &ten
         std::uint64_t bytes = dtypeSize(tensors[i].dtype);
         for (std::int64_t d : tensors[i].shape)
             bytes *= static_cast<std::uint64_t>(d);
-        ok = ok && out.write(static_cast<const char *>(tensors[i].data), static_cast<qint64>(bytes)) == static_cast<qint64>(bytes);
+        const void *data = tensors[i].data;
+        if (!data && tensors[i].fill) {
+            scratch.resize(bytes);
+            tensors[i].fill(scratch.data());
+            data = scratch.data();
+        }
+        ok = ok && out.write(static_cast<const char *>(data), static_cast<qint64>(bytes)) == static_cast<qint64>(bytes);
         written += bytes;
     }
     if (!ok || !out.commit())

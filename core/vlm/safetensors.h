@@ -10,6 +10,7 @@
 #include <QString>
 #include <QStringList>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -83,6 +84,9 @@ struct TensorToWrite
     DType dtype = DType::F32;
     std::vector<std::int64_t> shape;
     const void *data = nullptr; // numel * dtypeSize bytes, little-endian
+    // Instead of `data`: writes the bytes into a buffer of that size when the writer reaches the
+    // tensor, so a whole checkpoint is never converted in memory at once (convert-model).
+    std::function<void(void *bytes)> fill;
 };
 
 // Writes atomically (temporary file + rename). Tensors are laid out in the given order,

@@ -107,8 +107,10 @@ ModelInspection inspectModelFolder(const QString &dir);
 void writeRandomModelFolder(const QString &dir, const Qwen2VLConfig &config, const QString &tokenizerDir, std::uint64_t seed,
                             const QString &dtype = QStringLiteral("f32"));
 
-// Rewrites the weights of the Qwen2-VL folder `dir` in `dtype` (f32, bf16, f16) and records it
-// as config.json's torch_dtype (the demo models ship in bf16: half the bytes).
+// Rewrites the floating-point weights of the model folder `dir` (any architecture; one file or
+// shards) in `dtype` (f32, bf16, f16), in place, and records it as config.json's torch_dtype
+// (the demo models ship in bf16: half the bytes). vlm/checkpoint_conversion.cpp says how a
+// failure leaves the folder.
 void convertModelFolderWeights(const QString &dir, const QString &dtype);
 
 // The token ids of the special tokens a Qwen2-VL config needs, read from a tokenizer.

@@ -18,22 +18,6 @@ namespace {
 namespace F = torch::nn::functional;
 
 
-torch::ScalarType torchType(DType d)
-{
-    switch (d) {
-    case DType::F64: return torch::kFloat64;
-    case DType::F32: return torch::kFloat32;
-    case DType::F16: return torch::kFloat16;
-    case DType::BF16: return torch::kBFloat16;
-    case DType::I64: return torch::kInt64;
-    case DType::I32: return torch::kInt32;
-    case DType::I16: return torch::kInt16;
-    case DType::I8: return torch::kInt8;
-    case DType::U8: return torch::kUInt8;
-    case DType::Bool: return torch::kBool;
-    }
-    return torch::kFloat32;
-}
 
 using ops::dense;
 using ops::rmsNorm;
@@ -101,6 +85,23 @@ torch::Device parseDevice(const QString &text)
         return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
     }
     throw Error(QStringLiteral("unknown device \"%1\" (cpu, cuda, cuda:N)").arg(text));
+}
+
+torch::ScalarType torchType(DType d)
+{
+    switch (d) {
+    case DType::F64: return torch::kFloat64;
+    case DType::F32: return torch::kFloat32;
+    case DType::F16: return torch::kFloat16;
+    case DType::BF16: return torch::kBFloat16;
+    case DType::I64: return torch::kInt64;
+    case DType::I32: return torch::kInt32;
+    case DType::I16: return torch::kInt16;
+    case DType::I8: return torch::kInt8;
+    case DType::U8: return torch::kUInt8;
+    case DType::Bool: return torch::kBool;
+    }
+    return torch::kFloat32;
 }
 
 torch::ScalarType parseDtype(const QString &text)

@@ -136,6 +136,9 @@ private:
 // CPU-only build (or without a GPU) is a clear error.
 torch::Device parseDevice(const QString &text);
 torch::ScalarType parseDtype(const QString &text);
+enum class DType;
+// The torch type of a safetensors dtype.
+torch::ScalarType torchType(DType d);
 
 // Copies a stored tensor (any safetensors dtype) into a torch tensor on device/dtype.
 torch::Tensor tensorFromCheckpoint(const Checkpoint &checkpoint, const QString &name);

@@ -227,26 +227,4 @@ void writeRandomModelFolder(const QString &dir, const Qwen2VLConfig &configIn, c
     model.save(dir);
 }
 
-void convertModelFolderWeights(const QString &dir, const QString &dtype)
-{
-    const torch::ScalarType type = parseDtype(dtype);
-    const Qwen2VLConfig config = Qwen2VLConfig::load(dir);
-    {
-        // Loaded in full (not memory-mapped views) before model.safetensors is replaced.
-        Qwen2VLModel model(config, Checkpoint::openFolder(dir), torch::kCPU, type);
-        const QString tmp = QDir(dir).filePath(QStringLiteral(".convert"));
-        QDir(tmp).removeRecursively();
-        QDir().mkpath(tmp);
-        model.save(tmp);
-        const QString target = QDir(dir).filePath(QStringLiteral("model.safetensors"));
-        QFile::remove(target);
-        if (!QFile::rename(QDir(tmp).filePath(QStringLiteral("model.safetensors")), target))
-            throw Error(QStringLiteral("%1: cannot replace model.safetensors").arg(dir));
-        QDir(tmp).removeRecursively();
-    }
-    QJsonObject c = json::readFile(QDir(dir).filePath(QStringLiteral("config.json"))).object();
-    c.insert(QStringLiteral("torch_dtype"), torchDtypeLabel(type));
-    json::writeFile(QDir(dir).filePath(QStringLiteral("config.json")), QJsonDocument(c));
-}
-
 } // namespace mpa::vlm
