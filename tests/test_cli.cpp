@@ -1,4 +1,6 @@
 // The `mpa` executable end to end: exit codes, one-line errors naming the input, help.
+#include "store/sql_util.h"
+#include "store/workspace.h"
 #include "test_support.h"
 
 #include <QProcess>
@@ -65,6 +67,17 @@ void TestCli::initImportStatsExport()
     QCOMPARE(stats.code, 0);
     QVERIFY2(stats.out.contains(QLatin1String("images: 2")) && stats.out.contains(QLatin1String("corrupt: 1"))
                  && stats.out.contains(QLatin1String("pending: 1")), qPrintable(stats.out));
+    // The import was run 1: renamed; an unknown run and an empty name are refused.
+    const Result renamed = mpaRun({QStringLiteral("rename-run"), ws, QStringLiteral("1"), QStringLiteral("holiday photos")});
+    QVERIFY2(renamed.code == 0 && renamed.out.contains(QLatin1String("run 1: holiday photos")), qPrintable(renamed.err));
+    const Result ghost = mpaRun({QStringLiteral("rename-run"), ws, QStringLiteral("99"), QStringLiteral("x")});
+    QVERIFY2(ghost.code != 0 && ghost.err.contains(QLatin1String("run 99: no such run")), qPrintable(ghost.err));
+    QVERIFY(mpaRun({QStringLiteral("rename-run"), ws, QStringLiteral("1"), QStringLiteral(" ")}).err.contains(QLatin1String("cannot be empty")));
+    {
+        const mpa::store::Workspace w = mpa::store::Workspace::open(ws, mpa::store::OpenMode::ReadOnly);
+        QSqlDatabase db = w.connection();
+        QCOMPARE(mpa::store::scalar(db, QStringLiteral("SELECT name FROM runs WHERE id = 1")).toString(), QStringLiteral("holiday photos"));
+    }
     const Result exp = mpaRun({QStringLiteral("export"), ws, QStringLiteral("--format"), QStringLiteral("jsonl"), QStringLiteral("--select"),
                                QStringLiteral("all"), tmp.filePath(QStringLiteral("all.jsonl"))});
     QCOMPARE(exp.code, 0);

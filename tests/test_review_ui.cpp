@@ -16,6 +16,7 @@
 #include "run_dashboard.h"
 #include "sample_list_model.h"
 #include "store/catalog.h"
+#include "store/change_watcher.h"
 #include "store/review_journal.h"
 #include "store/sql_util.h"
 #include "test_support.h"
@@ -180,6 +181,34 @@ void TestReviewUi::chartFollowsARunningJob()
     QVERIFY(svg.open(QIODevice::ReadOnly));
     QVERIFY(svg.readAll().contains("<svg"));
     QVERIFY(dash.exportChart(out.filePath(QStringLiteral("loss.pdf"))));
+
+    // Renamed while it runs: on the dashboard's worker, then in the legend and the database;
+    // another connection's watcher sees the rename.
+    QSqlDatabase db = ws.connection();
+    store::ChangeWatcher watcher;
+    watcher.setWorkspace(ws);
+    quint32 seen = 0;
+    connect(&watcher, &store::ChangeWatcher::changed, this, [&seen](quint32 tables) { seen |= tables; });
+    QString error = QStringLiteral("pending");
+    dash.renameRun(run, QStringLiteral("  lr 1e-5,   approved gaps  "), [&error](const QString &e) { error = e; });
+    QCOMPARE(error, QStringLiteral("pending")); // not written on the calling (GUI) thread
+    QTRY_VERIFY(error != QLatin1String("pending"));
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QTRY_COMPARE(dash.legendNames(), QStringList{QStringLiteral("lr 1e-5, approved gaps (#%1)").arg(run)});
+    QCOMPARE(store::scalar(db, QStringLiteral("SELECT name FROM runs WHERE id = ?"), {run}).toString(), QStringLiteral("lr 1e-5, approved gaps"));
+    QCOMPARE(store::scalar(db, QStringLiteral("SELECT status FROM runs WHERE id = ?"), {run}).toString(), QStringLiteral("running"));
+    watcher.poll();
+    QVERIFY(seen & store::Tables::Runs);
+    // Refused, naming the run, with the name kept.
+    error = QStringLiteral("pending");
+    dash.renameRun(run, QStringLiteral("   "), [&error](const QString &e) { error = e; });
+    QTRY_VERIFY(error != QLatin1String("pending"));
+    QVERIFY2(error.contains(QStringLiteral("run %1").arg(run)) && error.contains(QLatin1String("empty")), qPrintable(error));
+    error = QStringLiteral("pending");
+    dash.renameRun(run + 100, QStringLiteral("ghost"), [&error](const QString &e) { error = e; });
+    QTRY_VERIFY(error != QLatin1String("pending"));
+    QVERIFY2(error.contains(QLatin1String("no such run")), qPrintable(error));
+    QCOMPARE(store::scalar(db, QStringLiteral("SELECT name FROM runs WHERE id = ?"), {run}).toString(), QStringLiteral("lr 1e-5, approved gaps"));
 }
 
 void TestReviewUi::emaIsDebiased()

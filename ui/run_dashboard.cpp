@@ -3,7 +3,9 @@
 #include "store/run_detail.h"
 
 #include "ema.h"
+#include "off_thread.h"
 #include "row_table_model.h"
+#include "store/catalog.h"
 #include "store/change_watcher.h"
 #include "store/rows.h"
 #include "util/error.h"
@@ -16,6 +18,10 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QInputDialog>
+#include <QLineEdit>
+#include <QMenu>
+#include <QShortcut>
 #include <QLabel>
 #include <QSignalBlocker>
 #include <QSlider>
@@ -118,6 +124,23 @@ RunDashboard::RunDashboard(QWidget *parent)
         const QModelIndex current = m_table->selectionModel()->currentIndex();
         showDetail(current.isValid() && ids.contains(m_runs->keyAt(current.row())) ? m_runs->keyAt(current.row()) : ids.value(0));
     });
+    // Names say what a run was trained on; they are often only known to be wrong once it runs.
+    m_table->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_table, &QWidget::customContextMenuRequested, this, [this](const QPoint &at) {
+        const QModelIndex index = m_table->indexAt(at);
+        if (!index.isValid() || !m_ws)
+            return;
+        const qint64 id = m_runs->keyAt(index.row());
+        QMenu menu(this);
+        menu.addAction(tr("Rename run #%1…").arg(id), this, [this, id] { askToRename(id); });
+        menu.exec(m_table->viewport()->mapToGlobal(at));
+    });
+    auto *renameKey = new QShortcut(QKeySequence(Qt::Key_F2), m_table, nullptr, nullptr, Qt::WidgetShortcut);
+    connect(renameKey, &QShortcut::activated, this, [this] {
+        const QModelIndex current = m_table->selectionModel()->currentIndex();
+        if (current.isValid())
+            askToRename(m_runs->keyAt(current.row()));
+    });
     m_runs->setVisibleRows([this] {
         return std::pair<int, int>(m_table->rowAt(0), m_table->rowAt(m_table->viewport()->height() - 1));
     });
@@ -135,6 +158,45 @@ void RunDashboard::setWorkspace(const store::Workspace &ws)
         m_table->horizontalHeader()->setSectionResizeMode(3, QHeaderView::Stretch);
     }
     rebuild();
+}
+
+void RunDashboard::askToRename(qint64 runId)
+{
+    const int row = m_runs->rowOfKey(runId);
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("Rename run"), tr("Name of run #%1:").arg(runId), QLineEdit::Normal,
+                                               row >= 0 ? m_runs->value(row, 3).toString() : QString(), &ok);
+    if (ok)
+        renameRun(runId, name, [this](const QString &error) {
+            if (!error.isEmpty())
+                QMessageBox::warning(this, tr("Rename run"), error);
+        });
+}
+
+void RunDashboard::renameRun(qint64 runId, const QString &name, std::function<void(const QString &)> done)
+{
+    if (!m_ws)
+        return;
+    const store::Workspace ws = *m_ws;
+    offThread(this, [ws, runId, name] {
+        QString error;
+        try {
+            store::Catalog(ws).renameRun(runId, name);
+        } catch (const Error &e) {
+            error = e.message();
+        }
+        ws.releaseThreadConnection();
+        return error;
+    }, [this, runId, done](const QString &error) {
+        if (error.isEmpty()) {
+            refresh(); // the table, the legend and the detail show the new name
+            const QModelIndex current = m_table->selectionModel()->currentIndex();
+            if (current.isValid() && m_runs->keyAt(current.row()) == runId)
+                showDetail(runId);
+        }
+        if (done)
+            done(error);
+    });
 }
 
 void RunDashboard::workspaceChanged(quint32 tables)

@@ -8,6 +8,7 @@
 
 #include <QHash>
 #include <QWidget>
+#include <functional>
 #include <optional>
 
 class QCheckBox;
@@ -36,6 +37,9 @@ public:
     void setMetric(const QString &name);
     void setSmoothing(double beta);
     void setLogScale(bool on);
+    // Renames a run (also a running one) on a worker: a busy workspace never blocks the GUI.
+    // `done` gets an empty string, or the error shown to the person, on the GUI thread.
+    void renameRun(qint64 runId, const QString &name, std::function<void(const QString &error)> done = {});
     // PNG, SVG or PDF by the file's extension.
     bool exportChart(const QString &path);
 
@@ -63,6 +67,7 @@ private:
     void readMetrics(bool &changed);
     QString seriesName(qint64 runId) const;
     void showDetail(qint64 runId);
+    void askToRename(qint64 runId); // the table's context menu and F2
     quint64 m_detailRead = 0;
     QTextBrowser *m_detail;
     RowTableModel *m_runs;

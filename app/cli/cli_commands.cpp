@@ -41,6 +41,7 @@ commands:
   score --metric METRIC PREDICTIONS [ANNOTATIONS]
                                METRIC: vqa anls relaxed mpa (no workspace or model needed)
   stats WS                     counts of images, samples by outcome and review, runs
+  rename-run WS RUN NAME       a run's new name (also while it runs)
   annotate WS --model DIR [--task text|chart|knowledge]
                                Pseudo Annotator: the large model writes question-answer pairs
   identify WS --large DIR --small DIR [--criterion mpa]
@@ -219,6 +220,23 @@ int cmdStats(const QStringList &args)
     return 0;
 }
 
+int cmdRenameRun(const QStringList &args)
+{
+    QCommandLineParser parser;
+    const QString synopsis = QStringLiteral("rename-run WS RUN NAME");
+    if (!parse(parser, args, synopsis, QStringLiteral("Give run RUN (an id from `mpa stats` or the Runs view) a new name, also while it runs.")))
+        return 0;
+    const QStringList p = requirePositional(parser, 3, 3, synopsis);
+    bool ok = false;
+    const qint64 run = p.at(1).toLongLong(&ok);
+    if (!ok || run <= 0)
+        throw UsageError{QStringLiteral("RUN must be a run id, e.g. 12")};
+    const store::Workspace ws = store::Workspace::open(p.at(0));
+    store::Catalog(ws).renameRun(run, p.at(2));
+    out() << "run " << run << ": " << p.at(2).simplified() << "\n";
+    return 0;
+}
+
 int cmdVersion()
 {
     backends::initialiseTorchThreads();
@@ -242,6 +260,7 @@ int run(const QStringList &arguments)
         {QStringLiteral("export"), cmdExport},
         {QStringLiteral("score"), cmdScore},
         {QStringLiteral("stats"), cmdStats},
+        {QStringLiteral("rename-run"), cmdRenameRun},
         {QStringLiteral("annotate"), cmdAnnotate},
         {QStringLiteral("identify"), cmdIdentify},
         {QStringLiteral("evaluate"), cmdEvaluate},

@@ -99,6 +99,20 @@ void Catalog::finishRun(qint64 runId, RunStatus status, const QString &error)
          {toString(status), nowMs(), nullable(error), runId});
 }
 
+void Catalog::renameRun(qint64 runId, const QString &nameIn)
+{
+    m_ws.requireWritable(QStringLiteral("rename a run"));
+    const QString name = nameIn.simplified();
+    if (name.isEmpty())
+        throw Error(QStringLiteral("run %1: a run's name cannot be empty").arg(runId));
+    if (name.size() > 200)
+        throw Error(QStringLiteral("run %1: names are at most 200 characters (this one has %2)").arg(runId).arg(name.size()));
+    // revision: other processes' ChangeWatcher sees a rename (its runs signature sums it).
+    QSqlQuery q = exec(m_db, QStringLiteral("UPDATE runs SET name = ?, revision = revision + 1 WHERE id = ?"), {name, runId});
+    if (q.numRowsAffected() != 1)
+        throw Error(QStringLiteral("run %1: no such run in %2").arg(runId).arg(m_ws.root()));
+}
+
 void Catalog::addMetric(qint64 runId, const QString &name, qint64 step, double value)
 {
     QSqlQuery &q = cached("addMetric", QStringLiteral(

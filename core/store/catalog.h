@@ -28,6 +28,9 @@ public:
 
     qint64 createRun(RunKind kind, const QString &name, const QJsonObject &params, RunStatus status = RunStatus::Running);
     void finishRun(qint64 runId, RunStatus status, const QString &error = {});
+    // A run's display name, also while it runs (its folder and id stay). The name is trimmed;
+    // empty, over 200 characters or an unknown run is an Error naming the run.
+    void renameRun(qint64 runId, const QString &name);
     void addMetric(qint64 runId, const QString &name, qint64 step, double value);
     // Runs left "running" by a process that died are marked interrupted; returns how many.
     int markInterruptedRuns();

@@ -21,7 +21,7 @@ const Part kParts[] = {
     {Tables::Samples, "SELECT COALESCE(max(id), 0) FROM verdicts"},
     {Tables::Samples, "SELECT COALESCE(max(id), 0) FROM answers"},
     {Tables::Samples | Tables::Reviews, "SELECT COALESCE(max(id), 0) FROM reviews"},
-    {Tables::Runs, "SELECT COALESCE(max(id), 0) || ':' || count(*) || ':' || total(COALESCE(finished_at, 0)) || ':' || "
+    {Tables::Runs, "SELECT COALESCE(max(id), 0) || ':' || count(*) || ':' || total(COALESCE(finished_at, 0)) || ':' || total(revision) || ':' || "
                    "COALESCE(group_concat(substr(status, 1, 2), ''), '') FROM runs"},
     // metrics is WITHOUT ROWID (key run, name, step): counting its b-tree is the cheap probe.
     {Tables::Metrics, "SELECT COALESCE(max(run_id), 0) || ':' || count(*) FROM metrics"},
