@@ -4,6 +4,10 @@
 // and a run without training samples is refused with the reason.
 #include "datasets/importer.h"
 #include "pipeline/parity_leveler.h"
+#include "store/catalog.h"
+#include "store/review_journal.h"
+#include "store/rows.h"
+#include "store/run_detail.h"
 #include "store/sql_util.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -111,6 +115,7 @@ private Q_SLOTS:
     void resumedRunMatchesUninterruptedRun();
     void loraCheckpointsAreMergedModelFolders();
     void refusesWithoutTrainingSamples();
+    void recordsTheRunsItsSamplesCameFrom();
     void mixedPrecisionLearnsAtThePapersLearningRate();
     void saveTotalLimitKeepsTheNewest();
     void cliAlign();
@@ -243,6 +248,36 @@ void TestAlign::refusesWithoutTrainingSamples()
         QVERIFY2(e.message().contains(QLatin1String("no training samples")), qPrintable(e.message()));
     }
     QCOMPARE(test::countRows(ws, QStringLiteral("runs"), QStringLiteral("kind = 'align' AND status = 'failed'")), 1);
+}
+
+// The Runs view's "came from" of an alignment: the import that wrote its samples and the
+// identify run of their verdicts; not an identify run that judged only other samples, nor an
+// annotate run that wrote none of them.
+void TestAlign::recordsTheRunsItsSamplesCameFrom()
+{
+    const store::Workspace ws = workspace(QStringLiteral("sources"));
+    store::Catalog c(ws);
+    QSqlDatabase db = ws.connection();
+    const qint64 import = store::scalar(db, QStringLiteral("SELECT id FROM runs WHERE kind = 'import'")).toLongLong();
+    const qint64 judged = c.createRun(store::RunKind::Identify, QStringLiteral("identify 1-2"), {}, store::RunStatus::Finished);
+    const qint64 other = c.createRun(store::RunKind::Identify, QStringLiteral("identify 3-4"), {}, store::RunStatus::Finished);
+    c.createRun(store::RunKind::Annotate, QStringLiteral("annotate elsewhere"), {}, store::RunStatus::Finished);
+    const store::Rows samples = store::readRows(db, QStringLiteral("SELECT id FROM samples ORDER BY id"));
+    QCOMPARE(samples.size(), 4);
+    for (int i = 0; i < 4; ++i) {
+        const qint64 id = samples.at(i, 0).toLongLong();
+        c.upsertVerdict(id, i < 2 ? judged : other, true, i >= 2, i < 2 ? store::Outcome::Gap : store::Outcome::BothRight, QStringLiteral("mpa"));
+        if (i < 2)
+            store::ReviewJournal(ws).record(id, store::Decision::Approve);
+    }
+    pipeline::AlignParams p = baseParams();
+    p.selection = QStringLiteral("approved-gaps");
+    p.epochs = 1;
+    const pipeline::JobSummary s = pipeline::runParityLeveler(ws, m_model, p, {});
+    QList<qint64> parents;
+    for (const auto &[id, name] : store::readRunDetail(ws, s.runId).parents)
+        parents << id;
+    QCOMPARE(parents, (QList<qint64>{import, judged}));
 }
 
 void TestAlign::cliAlign()

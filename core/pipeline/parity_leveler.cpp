@@ -1,5 +1,7 @@
 #include "pipeline/parity_leveler.h"
 
+#include "store/run_detail.h"
+
 #include "pipeline/task_prompts.h"
 
 #include "backends/model_identity.h"
@@ -152,6 +154,13 @@ JobSummary runParityLeveler(const store::Workspace &ws, const QString &modelDirI
         backends::initialiseTorchThreads();
         validate(p);
         auto [samples, heldOut] = trainingSet(ws, p);
+        {
+            QList<qint64> ids;
+            for (const auto *set : {&samples, &heldOut})
+                for (const TrainingSample &t : *set)
+                    ids << t.sampleId;
+            store::recordTrainingSources(ws, run.id(), ids); // the Runs view's "came from"
+        }
         const bool lora = p.method == QLatin1String("lora");
 
         const QString runDir = QDir(ws.runsDir()).filePath(QStringLiteral("run-%1").arg(run.id()));

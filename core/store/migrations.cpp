@@ -205,12 +205,17 @@ Migration schemaV3()
 // scanned the whole benchmark table: opening a workspace of 5,000 images and a 5,000-question
 // benchmark stalled the GUI thread for 1.9 s (25 M row visits; bench_gui), 17 ms with it.
 // And runs.revision, counted up by every rename, so that other processes see renames (the
-// change watcher's runs signature sums it).
+// change watcher's runs signature sums it); run_parents, the runs an alignment's samples came
+// from (the Runs view's "came from" used to list every earlier annotate and identify run).
 Migration schemaV4()
 {
-    return {4, "benchmark items by image, run renames", {
+    return {4, "benchmark items by image, run renames, run parents", {
         QStringLiteral("CREATE INDEX benchmark_items_image ON benchmark_items(image_id, dataset)"),
         QStringLiteral("ALTER TABLE runs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0"),
+        QStringLiteral(R"(CREATE TABLE run_parents(
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            parent_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            PRIMARY KEY(run_id, parent_id)) WITHOUT ROWID)"),
     }};
 }
 

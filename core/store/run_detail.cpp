@@ -1,5 +1,7 @@
 #include "store/run_detail.h"
 
+#include <QSet>
+
 #include "store/rows.h"
 #include "store/sql_util.h"
 
@@ -56,9 +58,11 @@ RunDetail readRunDetail(const Workspace &ws, qint64 runId)
         addParents(QStringLiteral("SELECT DISTINCT r.id, r.name FROM verdicts v JOIN samples s ON s.id = v.sample_id JOIN runs r ON r.id = s.run_id "
                                   "WHERE v.run_id = ? ORDER BY r.id"), {runId});
     } else if (d.kind == QLatin1String("align")) {
-        // The pairs it could train on came from annotate runs and were judged by identify runs.
-        addParents(QStringLiteral("SELECT id, name FROM runs WHERE kind IN ('annotate', 'identify') AND status = 'finished' AND created_at <= ? ORDER BY id"),
-                   {d.createdMs});
+        // The runs its training samples came from, recorded when it started (recordTrainingSources).
+        addParents(QStringLiteral("SELECT r.id, r.name FROM run_parents p JOIN runs r ON r.id = p.parent_id WHERE p.run_id = ? ORDER BY r.id"), {runId});
+        if (d.parents.isEmpty()) // a run of a schema-3 workspace: what it could have trained on
+            addParents(QStringLiteral("SELECT id, name FROM runs WHERE kind IN ('annotate', 'identify') AND status = 'finished' AND created_at <= ? "
+                                      "ORDER BY id"), {d.createdMs});
     } else if (d.kind == QLatin1String("evaluate")) {
         // An aligned checkpoint lives in WS/runs/run-N/: that alignment is the parent.
         static const QRegularExpression alignRun(QStringLiteral("/runs/run-(\\d+)/"));
@@ -67,6 +71,30 @@ RunDetail readRunDetail(const Workspace &ws, qint64 runId)
             addParents(QStringLiteral("SELECT id, name FROM runs WHERE id = ?"), {m.captured(1).toLongLong()});
     }
     return d;
+}
+
+void recordTrainingSources(const Workspace &ws, qint64 runId, const QList<qint64> &sampleIds)
+{
+    QSqlDatabase db = ws.connection();
+    QSet<qint64> parents;
+    // Ids are inlined (integers) in chunks: SQLite binds at most 32,766 parameters per statement.
+    constexpr qsizetype kChunk = 500;
+    for (qsizetype at = 0; at < sampleIds.size(); at += kChunk) {
+        QStringList ids;
+        for (qsizetype i = at; i < std::min(sampleIds.size(), at + kChunk); ++i)
+            ids << QString::number(sampleIds[i]);
+        const QString in = ids.join(QLatin1Char(','));
+        for (const QString &sql : {QStringLiteral("SELECT DISTINCT run_id FROM samples WHERE run_id IS NOT NULL AND id IN (%1)"),
+                                   QStringLiteral("SELECT DISTINCT v.run_id FROM verdicts v WHERE v.sample_id IN (%1) AND "
+                                                  "v.id = (SELECT max(id) FROM verdicts WHERE sample_id = v.sample_id)")})
+            for (const QVariantList &r : readRows(db, sql.arg(in)).rows)
+                parents.insert(r.at(0).toLongLong());
+    }
+    Transaction tx(db, QStringLiteral("run sources"));
+    for (qint64 parent : std::as_const(parents))
+        if (parent != runId)
+            exec(db, QStringLiteral("INSERT OR IGNORE INTO run_parents(run_id, parent_id) VALUES(?, ?)"), {runId, parent});
+    tx.commit();
 }
 
 } // namespace mpa::store

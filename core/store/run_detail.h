@@ -26,6 +26,11 @@ struct RunDetail
 
 RunDetail readRunDetail(const Workspace &ws, qint64 runId);
 
+// Records, for a training run, the runs its samples came from: each sample's own run (the
+// Pseudo Annotator or import that wrote it) and the Parity Identifier run of its latest verdict.
+// Called with the exact sample ids the run trains and holds out on (run_parents, schema 4).
+void recordTrainingSources(const Workspace &ws, qint64 runId, const QList<qint64> &sampleIds);
+
 // "0.4 s", "42 s", "3 min 05 s", "2 h 07 min".
 QString humanDuration(double seconds);
 
