@@ -86,7 +86,7 @@ struct TensorToWrite
     const void *data = nullptr; // numel * dtypeSize bytes, little-endian
     // Instead of `data`: writes the bytes into a buffer of that size when the writer reaches the
     // tensor, so a whole checkpoint is never converted in memory at once (convert-model).
-    std::function<void(void *bytes)> fill;
+    std::function<void(void *bytes)> fill = nullptr;
 };
 
 // Writes atomically (temporary file + rename). Tensors are laid out in the given order,
