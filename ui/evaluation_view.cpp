@@ -95,9 +95,7 @@ void EvaluationView::setWorkspace(const store::Workspace &ws)
     ++m_resultsRead;
     ++m_flipsRead;
     m_pendingSelection.reset();
-    m_shownPair.reset();
-    showFlips(0, 0, {}, tr("Select two evaluation runs of the same benchmark to compare them question by question."));
-    m_shownPair.reset();
+    clearFlips(tr("Select two evaluation runs of the same benchmark to compare them question by question."));
     reload();
 }
 
@@ -151,8 +149,6 @@ void EvaluationView::reload()
             showResults(r.rows);
         if (m_resultsDirty)
             reload();
-        else if (!r.ok)
-            Q_EMIT resultsShown(); // nothing new to show; waiters stop waiting
     });
 }
 
@@ -198,7 +194,6 @@ void EvaluationView::showResults(const QList<ResultRow> &rows)
         if (!settled)
             compare(selected->first, selected->second);
     }
-    Q_EMIT resultsShown();
 }
 
 void EvaluationView::compare(qint64 runA, qint64 runB)
@@ -229,6 +224,17 @@ void EvaluationView::compare(qint64 runA, qint64 runB)
     });
 }
 
+void EvaluationView::clearFlips(const QString &summary)
+{
+    m_shownPair.reset();
+    m_flips->clear();
+    m_flips->setHorizontalHeaderLabels({tr("Question id"), tr("Change"), tr("Question"), tr("Before"), tr("After")});
+    m_flipRows.clear();
+    m_image->clear();
+    m_detail->clear();
+    m_summary->setText(summary);
+}
+
 void EvaluationView::showFlips(qint64 runA, qint64 runB, const pipeline::FlipTable &t, const QString &error)
 {
     // The same pair read again: the question being read stays selected, found by its id.
@@ -238,17 +244,10 @@ void EvaluationView::showFlips(qint64 runA, qint64 runB, const pipeline::FlipTab
         if (current.isValid())
             reading = m_flips->item(current.row(), 0)->text();
     }
-    m_shownPair = std::pair{runA, runB};
-    m_flips->clear();
-    m_flips->setHorizontalHeaderLabels({tr("Question id"), tr("Change"), tr("Question"), tr("Before"), tr("After")});
-    m_flipRows.clear();
-    m_image->clear();
-    m_detail->clear();
-    if (!error.isEmpty()) {
-        m_summary->setText(error);
-        Q_EMIT flipsShown();
+    clearFlips(error);
+    if (!error.isEmpty())
         return;
-    }
+    m_shownPair = std::pair{runA, runB};
     m_flipRows = t.rows;
     for (int i = 0; i < m_flipRows.size(); ++i) {
         const pipeline::FlipRow &r = m_flipRows[i];
@@ -266,7 +265,6 @@ void EvaluationView::showFlips(qint64 runA, qint64 runB, const pipeline::FlipTab
         if (!same.isEmpty())
             m_flipView->selectRow(same.first()->row());
     }
-    Q_EMIT flipsShown();
 }
 
 bool EvaluationView::selectRuns(qint64 runA, qint64 runB)

@@ -27,9 +27,9 @@ class EvaluationView : public QWidget
 public:
     explicit EvaluationView(QWidget *parent = nullptr);
     void setWorkspace(const store::Workspace &ws);
-    // Re-reads the results table on a worker; resultsShown() once it is on screen.
+    // Re-reads the results table on a worker; shown when the read lands.
     void reload();
-    // Fills the flip table for before = runA, after = runB on a worker; flipsShown() once shown.
+    // Fills the flip table for before = runA, after = runB on a worker.
     void compare(qint64 runA, qint64 runB);
     // Selects the two runs in the results table (the flip table follows) and the first question
     // that changed, now or once the table holds them; false when either is not an evaluation
@@ -45,10 +45,6 @@ public:
     QString questionDetail() const;
     ImagePane *questionImage() const { return m_image; }
 
-Q_SIGNALS:
-    void resultsShown();
-    void flipsShown();
-
 private:
     struct ResultRow
     {
@@ -57,6 +53,7 @@ private:
         pipeline::EvaluationScores scores;
     };
     void showResults(const QList<ResultRow> &rows);
+    void clearFlips(const QString &summary);
     void showFlips(qint64 runA, qint64 runB, const pipeline::FlipTable &table, const QString &error);
     // Selects both runs' rows without comparing; false when the table lacks either.
     bool selectPair(std::pair<qint64, qint64> runs);
